@@ -1,0 +1,171 @@
+"""Figure helpers shared by the chapters.
+
+Every function takes ``ax=None`` (a new figure is made when omitted) and returns
+the axes, so notebooks only style and arrange. Colours for the activations are
+fixed here so that tanh and ReLU look the same in every chapter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+__all__ = [
+    "ACTIVATION_COLORS",
+    "activation_color",
+    "error_band",
+    "rdm_image",
+    "condition_scatter",
+    "bar_with_error",
+]
+
+ACTIVATION_COLORS = {
+    "tanh": "#1f77b4",
+    "relu": "#d62728",
+    "sigmoid": "#2ca02c",
+    "clipped_relu": "#9467bd",
+    "shifted_relu": "#ff7f0e",
+    "linear": "#7f7f7f",
+}
+
+
+def activation_color(name: str) -> str:
+    """Fixed colour of an activation (grey for unknown names)."""
+    return ACTIVATION_COLORS.get(name, "#7f7f7f")
+
+
+def _ax(ax):
+    if ax is None:
+        _, ax = plt.subplots(figsize=(4, 3), constrained_layout=True)
+    return ax
+
+
+def error_band(
+    x: Sequence[float],
+    values: np.ndarray,
+    *,
+    ax=None,
+    label: str | None = None,
+    color: str | None = None,
+    spread: str = "sd",
+    **line_kw,
+):
+    """Mean line with a shaded band across seeds.
+
+    Parameters
+    ----------
+    x : (T,) array
+        Positions on the horizontal axis.
+    values : (S, T) array
+        One row per seed (NaNs are ignored per column).
+    spread : {"sd", "sem"}
+        Band half-width: standard deviation across seeds, or standard error.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    ax = _ax(ax)
+    values = np.atleast_2d(np.asarray(values, dtype=float))
+    x = np.asarray(x, dtype=float)
+    if values.shape[-1] != x.shape[0]:
+        raise ValueError(f"values must be (seeds, {x.shape[0]}), got {values.shape}")
+    if spread not in ("sd", "sem"):
+        raise ValueError(f"spread must be 'sd' or 'sem', got {spread!r}")
+    mean = np.nanmean(values, axis=0)
+    sd = np.nanstd(values, axis=0)
+    if spread == "sem":
+        sd = sd / np.sqrt(np.maximum(np.sum(~np.isnan(values), axis=0), 1))
+    (line,) = ax.plot(x, mean, label=label, color=color, **line_kw)
+    ax.fill_between(x, mean - sd, mean + sd, color=line.get_color(), alpha=0.25, linewidth=0)
+    return ax
+
+
+def rdm_image(
+    rdm: np.ndarray,
+    *,
+    ax=None,
+    title: str | None = None,
+    vmin: float | None = 0.0,
+    vmax: float | None = None,
+    colorbar: bool = True,
+    label: str = "dissimilarity (1 − Pearson r)",
+):
+    """Show a representational dissimilarity matrix.
+
+    Parameters
+    ----------
+    rdm : (P, P) array
+    """
+    ax = _ax(ax)
+    rdm = np.asarray(rdm, dtype=float)
+    if rdm.ndim != 2 or rdm.shape[0] != rdm.shape[1]:
+        raise ValueError(f"rdm must be a square (P, P) array, got shape {rdm.shape}")
+    im = ax.imshow(rdm, vmin=vmin, vmax=vmax, cmap="viridis", interpolation="nearest")
+    ax.set_xlabel("condition")
+    ax.set_ylabel("condition")
+    if title:
+        ax.set_title(title)
+    if colorbar:
+        ax.figure.colorbar(im, ax=ax, label=label, fraction=0.046, pad=0.04)
+    return ax
+
+
+def condition_scatter(
+    points: np.ndarray,
+    *,
+    ax=None,
+    colors: Sequence | None = None,
+    labels: Sequence[str] | None = None,
+    title: str | None = None,
+    xlabel: str = "PC 1 (a.u.)",
+    ylabel: str = "PC 2 (a.u.)",
+):
+    """Scatter of condition means in two dimensions (e.g. their first two PCs).
+
+    Parameters
+    ----------
+    points : (P, 2) array
+    """
+    ax = _ax(ax)
+    points = np.asarray(points, dtype=float)
+    if points.ndim != 2 or points.shape[1] != 2:
+        raise ValueError(f"points must be (P, 2), got shape {points.shape}")
+    ax.scatter(points[:, 0], points[:, 1], c=colors, s=60, edgecolor="k", zorder=3)
+    if labels is not None:
+        for (px, py), text in zip(points, labels):
+            ax.annotate(str(text), (px, py), textcoords="offset points", xytext=(5, 5))
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def bar_with_error(
+    names: Sequence[str],
+    values: np.ndarray,
+    errors: np.ndarray | None = None,
+    *,
+    ax=None,
+    colors: Sequence | None = None,
+    ylabel: str = "",
+    reference: float | None = None,
+):
+    """Bars with error bars, optionally a dashed horizontal reference line (e.g. a floor).
+
+    Parameters
+    ----------
+    names : (B,) labels
+    values, errors : (B,) arrays
+    """
+    ax = _ax(ax)
+    values = np.asarray(values, dtype=float)
+    ax.bar(range(len(names)), values, yerr=errors, color=colors, capsize=3)
+    ax.set_xticks(range(len(names)), names, rotation=30, ha="right")
+    ax.set_ylabel(ylabel)
+    if reference is not None:
+        ax.axhline(reference, ls="--", color="k", lw=1)
+    return ax
