@@ -4,7 +4,7 @@ Usage::
 
     repgeom list
     repgeom run 03 --preset full -p n_seeds=2 --output results/03_full
-    repgeom scoreboard
+    repgeom scoreboard [--readme README.md]
 
 Bad input (unknown chapter, preset or parameter, malformed ``-p``) prints one line
 naming the valid choices and exits with status 2, before anything is written.
@@ -147,11 +147,23 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_scoreboard(args: argparse.Namespace) -> int:
-    from .scoreboard import collect_claims, scoreboard_markdown
+    from .scoreboard import collect_claims, scoreboard_markdown, update_readme
 
     nb_dir = find_notebooks_dir(args.notebooks)
-    rows = collect_claims(nb_dir)
+    try:
+        rows = collect_claims(nb_dir)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
     print(scoreboard_markdown(rows))
+    if args.readme:
+        readme = Path(args.readme)
+        if not readme.is_file():
+            raise UsageError(f"README {readme} not found")
+        try:
+            changed = update_readme(readme, rows, preset=args.preset)
+        except ValueError as err:
+            raise UsageError(str(err)) from None
+        print(f"{readme}: {'updated' if changed else 'already up to date'} ({args.preset} preset table)")
     return 0
 
 
@@ -170,6 +182,12 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--quiet", action="store_true", help="no progress bar")
     r.set_defaults(func=cmd_run)
     s = sub.add_parser("scoreboard", help="print the table of every chapter's claims")
+    s.add_argument(
+        "--readme",
+        metavar="PATH",
+        help="also rewrite the table between the scoreboard markers of this README",
+    )
+    s.add_argument("--preset", default="small", help="preset shown in the README table (default: small)")
     s.set_defaults(func=cmd_scoreboard)
     return p
 
