@@ -1,0 +1,245 @@
+"""Crossed grids, shards, resumable stores."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+import repgeom_lite.grid as grid_mod
+from repgeom_lite.ensemble import NetConfig, Records, TrainData, train_ensemble
+from repgeom_lite.grid import Grid, grid_status, load_grid, parse_shard, run_grid
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(20, 4))
+    Y = (rng.random((20, 2)) > 0.5).astype(float)
+    return TrainData(X, Y, X[:6], Y[:6])
+
+
+def small_grid(**fixed):
+    base = {"epochs": 2, "batch_size": 5}
+    base.update(fixed)
+    return Grid(
+        {"activation": ["relu", "tanh"], "hidden_size": [3, 4], "lr": [0.1, 0.05], "optimizer": ["sgd", "adam"]},
+        fixed=base,
+    )
+
+
+RUN = dict(device="cpu", dtype=torch.float64, progress=False)
+
+
+# --------------------------------------------------------------------------- grid object
+
+
+def test_grid_product_order_table_and_levels():
+    g = small_grid()
+    assert len(g) == 16
+    table = g.table()
+    assert table[0] == {"activation": "relu", "hidden_size": 3, "lr": 0.1, "optimizer": "sgd"}
+    assert table[1]["optimizer"] == "adam" and table[2]["lr"] == 0.05  # last factor fastest
+    assert table[-1] == {"activation": "tanh", "hidden_size": 4, "lr": 0.05, "optimizer": "adam"}
+    configs = g.configs()
+    assert configs[0].hidden == (3,) and configs[0].epochs == 2 and configs[8].activation == "tanh"
+    assert g.levels("activation").tolist() == [0] * 8 + [1] * 8
+    assert "16 configs" in repr(g)
+    with pytest.raises(ValueError, match="unknown factor 'width'"):
+        g.levels("width")
+
+
+def test_grid_composite_levels_and_hidden_tuples():
+    g = Grid(
+        {
+            "act": [{"activation": "relu"}, {"activation": "clipped_relu", "act_param": 1.5},
+                    {"activation": "shifted_relu", "act_param": -0.5}],
+            "hidden": [(4,), (4, 4)],
+        },
+        fixed={"epochs": 1},
+    )
+    assert len(g) == 6
+    assert g.configs()[2].act_param == 1.5 and g.configs()[3].hidden == (4, 4)
+    assert g.levels("act").tolist() == [0, 0, 1, 1, 2, 2]
+
+
+@pytest.mark.parametrize(
+    "factors, fixed, match",
+    [
+        ({}, {}, "non-empty dict"),
+        ({"width": [1, 2]}, {}, "unknown factor 'width'.*valid: hidden"),
+        ({"lr": []}, {}, "no levels"),
+        ({"lr": "0.1"}, {}, "must be a list"),
+        ({"lr": [0.1, 0.1]}, {}, "duplicated levels"),
+        ({"lr": [0.1, -0.1]}, {}, r"grid point 1 .*lr must be"),
+        ({"activation": ["relu", "swish"]}, {}, "activation must be one of"),
+        ({"hidden_size": [0]}, {}, "hidden"),
+        ({"lr": [0.1]}, {"lr": 0.2}, "both factors and fixed"),
+        ({"lr": [0.1]}, {"speed": 1}, "fixed has unknown"),
+        ({"hidden": [(3,)], "hidden_size": [3]}, {}, "set by both"),
+        ({"a": [{"colour": 1}]}, {}, "unknown NetConfig field"),
+    ],
+)
+def test_grid_validation(factors, fixed, match):
+    with pytest.raises(ValueError, match=match):
+        Grid(factors, fixed)
+
+
+@pytest.mark.parametrize("text, expected", [("0/1", (0, 1)), ("3/4", (3, 4)), (" 1/2 ", (1, 2)), (None, None)])
+def test_parse_shard(text, expected):
+    assert parse_shard(text) == expected
+
+
+@pytest.mark.parametrize("text", ["1/1", "2/2", "-1/2", "a/b", "3", "1/2/3", "0/0", ""])
+def test_parse_shard_errors(text):
+    with pytest.raises(ValueError, match="shard must look like 'i/n'"):
+        parse_shard(text)
+
+
+@pytest.mark.parametrize("chunk_size", [1, 3, 16])
+def test_shards_partition_the_grid(chunk_size):
+    g = small_grid()
+    for n in (1, 2, 3, 5):
+        parts = [g.shard(i, n, chunk_size) for i in range(n)]
+        flat = sorted(i for p in parts for i in p)
+        assert flat == list(range(len(g)))  # disjoint and complete
+        assert parts == [g.shard(i, n, chunk_size) for i in range(n)]  # deterministic
+    chunks = g.chunks(chunk_size)
+    assert sorted(i for c in chunks for i in c) == list(range(len(g)))
+    with pytest.raises(ValueError, match="chunk_size"):
+        g.chunks(0)
+
+
+# --------------------------------------------------------------------------- run / store / resume
+
+
+def test_run_grid_equals_direct_training(tmp_path, data):
+    g = small_grid()
+    rec = Records(probe=data.X[0, :3], probe_epochs=(0, 2))
+    summary = run_grid(g, data, rec, tmp_path / "store", chunk_size=5, **RUN)
+    assert summary.complete and summary.trained == [0, 1, 2, 3] and summary.skipped == []
+    loaded = load_grid(tmp_path / "store")
+    direct = train_ensemble(g.configs(), data, rec, **RUN)
+    assert loaded.ids.tolist() == list(range(16)) and loaded.configs == g.configs()
+    for i in range(16):
+        for k, v in direct.params[i].items():
+            np.testing.assert_allclose(loaded.params[i][k], v, atol=1e-12)
+        np.testing.assert_allclose(loaded.probe[i], direct.probe[i], atol=1e-12)
+    np.testing.assert_allclose(loaded.history["train_loss"], direct.history["train_loss"], atol=1e-12)
+    index = json.loads((tmp_path / "store" / "index.json").read_text())
+    assert index["n_configs"] == 16 and index["completed"] == [0, 1, 2, 3]
+    assert sorted(i for c in index["chunks"] for i in c["indices"]) == list(range(16))
+    assert not list((tmp_path / "store").glob(".*.tmp"))  # no temporary files left
+    # a rerun trains nothing
+    again = run_grid(g, data, rec, tmp_path / "store", chunk_size=5, **RUN)
+    assert again.trained == [] and again.skipped == [0, 1, 2, 3]
+
+
+def test_shards_fill_one_store(tmp_path, data):
+    g = small_grid()
+    store = tmp_path / "s"
+    first = run_grid(g, data, None, store, shard="0/2", chunk_size=3, **RUN)
+    assert first.shard_chunks == [0, 2, 4] and not first.complete
+    with pytest.raises(ValueError, match=r"incomplete: chunks \[1, 3, 5\]"):
+        load_grid(store)
+    partial = load_grid(store, allow_partial=True)
+    assert partial.ids.tolist() == sorted(i for k in (0, 2, 4) for i in g.chunks(3)[k])
+    second = run_grid(g, data, None, store, shard=(1, 2), chunk_size=3, **RUN)
+    assert second.complete and second.trained == [1, 3, 5]
+    full = load_grid(store)
+    direct = train_ensemble(g.configs(), data, None, **RUN)
+    for i in range(len(g)):
+        for k, v in direct.params[i].items():
+            np.testing.assert_allclose(full.params[i][k], v, atol=1e-12)
+    assert grid_status(store)["missing"] == []
+
+
+def test_interrupted_run_resumes(tmp_path, data, monkeypatch):
+    g = small_grid()
+    store = tmp_path / "r"
+    calls = []
+    real = grid_mod.train_ensemble
+
+    def failing(configs, *args, **kw):
+        calls.append(len(configs))
+        if len(calls) == 3:
+            raise RuntimeError("simulated crash (e.g. preemption) in chunk 2")
+        return real(configs, *args, **kw)
+
+    monkeypatch.setattr(grid_mod, "train_ensemble", failing)
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        run_grid(g, data, None, store, chunk_size=4, **RUN)
+    status = grid_status(store)
+    assert status["completed"] == [0, 1] and status["missing"] == [2, 3]
+    index = json.loads((store / "index.json").read_text())  # index is valid JSON after the crash
+    assert index["completed"] == [0, 1]
+    assert not (store / "chunk_00002.npz").exists()
+
+    calls.clear()
+    monkeypatch.setattr(grid_mod, "train_ensemble", lambda *a, **k: (calls.append(1), real(*a, **k))[1])
+    resumed = run_grid(g, data, None, store, chunk_size=4, **RUN)
+    assert resumed.skipped == [0, 1] and resumed.trained == [2, 3] and len(calls) == 2
+    assert resumed.complete and len(load_grid(store)) == 16
+
+
+def test_failed_write_leaves_no_chunk(tmp_path, data, monkeypatch):
+    g = small_grid()
+    store = tmp_path / "w"
+
+    def broken_savez(fh, **arrays):
+        fh.write(b"partial")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(np, "savez", broken_savez)
+    with pytest.raises(OSError, match="disk full"):
+        run_grid(g, data, None, store, chunk_size=8, **RUN)
+    assert not list(store.glob("chunk_*.npz")) and not list(store.glob(".*.tmp"))
+    monkeypatch.undo()
+    assert run_grid(g, data, None, store, chunk_size=8, **RUN).trained == [0, 1]
+
+
+def test_changed_grid_or_data_is_refused(tmp_path, data):
+    store = tmp_path / "c"
+    run_grid(small_grid(), data, None, store, shard="0/4", chunk_size=8, **RUN)
+    with pytest.raises(ValueError, match="different grid or data"):
+        run_grid(small_grid(epochs=3), data, None, store, chunk_size=8, **RUN)
+    other = TrainData(data.X[0] + 1.0, data.Y[0], data.X_test[0], data.Y_test[0])
+    with pytest.raises(ValueError, match="different grid or data"):
+        run_grid(small_grid(), other, None, store, chunk_size=8, **RUN)
+    with pytest.raises(ValueError, match="different grid or data"):
+        run_grid(small_grid(), data, None, store, chunk_size=4, **RUN)
+
+
+def test_run_grid_validates_before_training(tmp_path, data):
+    bad = Grid({"dataset": [0, 1]}, fixed={"epochs": 1})
+    with pytest.raises(ValueError, match="dataset = 1"):
+        run_grid(bad, data, None, tmp_path / "v", **RUN)
+    assert not (tmp_path / "v").exists()
+    with pytest.raises(ValueError, match="shard must look like"):
+        run_grid(small_grid(), data, None, tmp_path / "v", shard="4/4", **RUN)
+    with pytest.raises(ValueError, match="grid must be a Grid"):
+        run_grid([NetConfig()], data, None, tmp_path / "v", **RUN)
+
+
+def test_status_errors_and_cli(tmp_path, data, capsys):
+    with pytest.raises(ValueError, match="no index.json"):
+        grid_status(tmp_path)
+    store = tmp_path / "st"
+    run_grid(small_grid(), data, None, store, shard="0/2", chunk_size=8, **RUN)
+    assert grid_mod.main(["status", str(store)]) == 1
+    out = capsys.readouterr().out
+    assert "1/2 chunks finished" in out and "missing chunks: [1]" in out
+    empty = tmp_path / "empty"
+    run_grid(small_grid(), data, None, empty, shard="1/2", chunk_size=16, **RUN)  # owns no chunk
+    with pytest.raises(ValueError, match="no finished chunk"):
+        load_grid(empty, allow_partial=True)
