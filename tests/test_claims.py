@@ -93,3 +93,4 @@ def test_atomic_write_leaves_no_temp_files(tmp_path):
     path = write_json_atomic({"a": 1}, tmp_path / "sub" / "x.json")
     assert json.loads(path.read_text()) == {"a": 1}
     assert [p.name for p in path.parent.iterdir()] == ["x.json"]
+    assert path.stat().st_mode & 0o777 == 0o644

@@ -102,7 +102,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         info = get_chapter(args.chapter)
     except ValueError as err:
         raise UsageError(str(err)) from None
-    presets = list(chapter_module(info.id).PRESETS)
+    try:
+        presets = list(chapter_module(info.id).PRESETS)
+    except ModuleNotFoundError:
+        raise UsageError(f"chapter {info.id} is not available in this version (module {info.module} missing)") from None
     if args.preset not in presets:
         raise UsageError(
             f"unknown preset {args.preset!r} for chapter {info.id}; valid presets: {', '.join(presets)}"
