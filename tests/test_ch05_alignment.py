@@ -303,3 +303,6 @@ def test_trajectory_animation_is_small_html():
     html = ch.trajectory_animation(T, T, n_frames=3, dpi=40)
     assert "<script" in html and html.count("data:image/png;base64") == 3
     assert len(html) < 200_000
+    # the page is read offline: no CDN stylesheet, no icon font, frames carry alt text
+    assert "https://" not in html and "http://" not in html and 'class="fa ' not in html
+    assert '<img alt="' in html and "\u25b6" in html

@@ -7,6 +7,7 @@ fixed here so that tanh and ReLU look the same in every chapter.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
@@ -19,6 +20,7 @@ __all__ = [
     "rdm_image",
     "condition_scatter",
     "bar_with_error",
+    "animation_html",
 ]
 
 ACTIVATION_COLORS = {
@@ -169,3 +171,49 @@ def bar_with_error(
     if reference is not None:
         ax.axhline(reference, ls="--", color="k", lw=1)
     return ax
+
+
+# Text glyphs for the buttons of matplotlib's JavaScript player, which otherwise draws
+# them with Font Awesome 4 icons loaded from a CDN (the book must work offline).
+_PLAYER_GLYPHS = {
+    "fa-minus": "\u2212",            # slower
+    "fa-fast-backward": "\u23ee",    # first frame
+    "fa-step-backward": "\u25c0|",   # one frame back
+    "fa-play fa-flip-horizontal": "\u25c0",  # play backwards
+    "fa-pause": "\u275a\u275a",       # pause
+    "fa-play": "\u25b6",             # play
+    "fa-step-forward": "|\u25b6",    # one frame on
+    "fa-fast-forward": "\u23ed",     # last frame
+    "fa-plus": "+",                  # faster
+}
+
+
+def animation_html(anim, alt: str, **to_jshtml) -> str:
+    """Self-contained HTML player of a matplotlib animation, for pages read offline.
+
+    ``anim.to_jshtml(**to_jshtml)`` with two changes: the stylesheet link to the Font
+    Awesome CDN is removed and the player's icon buttons are drawn with text glyphs, so
+    the page makes no network request; ``alt`` becomes the frame image's alt text.
+
+    Parameters
+    ----------
+    anim : matplotlib.animation.Animation
+    alt : str
+        Alternative text of the animation frames.
+    **to_jshtml
+        Passed to :meth:`~matplotlib.animation.Animation.to_jshtml` (e.g. ``fps``,
+        ``embed_frames``, ``default_mode``).
+
+    Returns
+    -------
+    str
+        HTML (display with ``IPython.display.HTML``).
+    """
+    html = anim.to_jshtml(**to_jshtml)
+    html = re.sub(r'<link rel="stylesheet"\s+href="https?://[^"]*"\s*>', "", html)
+    for cls, glyph in _PLAYER_GLYPHS.items():
+        html = html.replace(f'<i class="fa {cls}"></i>', glyph)
+    html = html.replace('<img id="_anim_img', f'<img alt="{alt}" id="_anim_img', 1)
+    if "http://" in html or "https://" in html or 'class="fa ' in html:
+        raise RuntimeError("matplotlib's player changed: it still refers to the network or to icon fonts")
+    return html

@@ -158,7 +158,7 @@ PRESETS: dict[str, dict[str, Any]] = {
 RUNTIME: dict[str, str] = {
     # measured with papermill on the development machine: a 2-core CPU shared with other
     # jobs (load average 8-12, i.e. this run got a fraction of one core)
-    "small": "1.5-2.5 min (about 30 s of CPU time) on cpu (2 cores), shared, load average 6-12",
+    "small": "28 s wall for the whole notebook, measured with papermill on an idle 2-core CPU (cpu x86_64, torch 2.13.0+cpu), 2026-11-25",
     "full": "44 min (2657 s) on cpu (2 cores), shared, load average ≈ 10-12, nice 10; no GPU run",
 }
 
