@@ -17,6 +17,7 @@ __all__ = [
     "ACTIVATION_COLORS",
     "activation_color",
     "error_band",
+    "mean_band",
     "rdm_image",
     "condition_scatter",
     "bar_with_error",
@@ -80,8 +81,39 @@ def error_band(
     sd = np.nanstd(values, axis=0)
     if spread == "sem":
         sd = sd / np.sqrt(np.maximum(np.sum(~np.isnan(values), axis=0), 1))
+    return mean_band(x, mean, sd, ax=ax, label=label, color=color, **line_kw)
+
+
+def mean_band(
+    x: Sequence[float],
+    mean: np.ndarray,
+    half_width: np.ndarray,
+    *,
+    ax=None,
+    label: str | None = None,
+    color=None,
+    alpha: float = 0.25,
+    **line_kw,
+):
+    """Line of precomputed means with a shaded band ``mean ± half_width``.
+
+    Parameters
+    ----------
+    x, mean, half_width : (T,) arrays
+        Positions, means and band half-widths (e.g. sd across seeds).
+    alpha : float
+        Opacity of the band (the line's colour).
+    **line_kw
+        Passed to ``ax.plot`` (e.g. ``marker``, ``ms``).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    ax = _ax(ax)
+    x, mean, half_width = (np.asarray(v, dtype=float) for v in (x, mean, half_width))
     (line,) = ax.plot(x, mean, label=label, color=color, **line_kw)
-    ax.fill_between(x, mean - sd, mean + sd, color=line.get_color(), alpha=0.25, linewidth=0)
+    ax.fill_between(x, mean - half_width, mean + half_width, color=line.get_color(), alpha=alpha, linewidth=0)
     return ax
 
 

@@ -43,6 +43,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from ..claims import ClaimSpec, Measured
+from ..plotting import mean_band
 
 __all__ = [
     "SOURCE_SEEDS",
@@ -1446,8 +1447,7 @@ def plot_metric_lines(summary: GridSummary, metric: str, kind: str = "params", a
         cmap = plt.get_cmap("plasma")
         colors = [cmap(i / max(len(summary.n_classes), 1)) for i in range(len(summary.n_classes))]
     for y, e, lab, col in zip(series, errs, labels, colors):
-        ax.plot(x, y, marker="o", ms=3, color=col, label=lab)
-        ax.fill_between(x, y - e, y + e, color=col, alpha=0.12, linewidth=0)
+        mean_band(x, y, e, ax=ax, color=col, label=lab, alpha=0.12, marker="o", ms=3)
     if show_null and metric == "pe" and np.isfinite(summary.pe_null_mean).all():
         nm = summary.pe_null_mean[k].mean(0 if along == "n_classes" else 1)
         hi = summary.pe_null_hi[k].mean(0 if along == "n_classes" else 1)
@@ -1537,9 +1537,8 @@ def plot_embedding_cka(summary: GridSummary, ax=None):
     cmap = plt.get_cmap("viridis")
     for l, lam in enumerate(summary.lambdas):
         col = cmap(l / max(len(summary.lambdas) - 1, 1))
-        y, e = summary.embed_cka_mean[l], summary.embed_cka_sd[l]
-        ax.plot(x, y, marker="o", ms=3, color=col, label=f"λ = {lam:g}")
-        ax.fill_between(x, y - e, y + e, color=col, alpha=0.12, linewidth=0)
+        mean_band(x, summary.embed_cka_mean[l], summary.embed_cka_sd[l], ax=ax, color=col,
+                  label=f"λ = {lam:g}", alpha=0.12, marker="o", ms=3)
     ax.set_xlabel("epoch")
     ax.set_ylabel("linear CKA across seeds")
     ax.set_ylim(0, 1.02)
@@ -1589,9 +1588,8 @@ def plot_accuracy(summary: GridSummary, ax=None):
     cmap = plt.get_cmap("viridis")
     for l, lam in enumerate(summary.lambdas):
         col = cmap(l / max(len(summary.lambdas) - 1, 1))
-        y, e = summary.test_acc_mean[l], summary.test_acc_sd[l]
-        ax.plot(x, y, marker="o", ms=3, color=col, label=f"λ = {lam:g}")
-        ax.fill_between(x, y - e, y + e, color=col, alpha=0.15, linewidth=0)
+        mean_band(x, summary.test_acc_mean[l], summary.test_acc_sd[l], ax=ax, color=col,
+                  label=f"λ = {lam:g}", alpha=0.15, marker="o", ms=3)
     ax.plot(x, summary.majority_acc, "k:", lw=1, label="always class 0 (majority)")
     ax.set_xlabel("number of classes")
     ax.set_ylabel("test accuracy")

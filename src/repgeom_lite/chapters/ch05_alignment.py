@@ -44,7 +44,7 @@ from typing import Any
 import numpy as np
 
 from ..claims import ClaimSpec, Measured
-from ..plotting import animation_html
+from ..plotting import animation_html, mean_band
 
 __all__ = [
     "PRESETS",
@@ -1003,8 +1003,8 @@ def plot_ve_epochs(results_or_summary, ax=None):
         x = np.array(epochs, float)
         xs = np.where(x == 0, 0.5, x)
         mean, sd = vals.mean(axis=1), vals.std(axis=1, ddof=1)
-        ax.plot(xs, mean, "o-", color=ARCH_COLORS.get(name), label=ARCH_LABELS.get(name, name), ms=3)
-        ax.fill_between(xs, mean - sd, mean + sd, color=ARCH_COLORS.get(name), alpha=0.25, lw=0)
+        mean_band(xs, mean, sd, ax=ax, color=ARCH_COLORS.get(name), label=ARCH_LABELS.get(name, name),
+                  marker="o", ms=3)
     ax.set_xscale("log")
     ax.set_xticks(xs, [str(e) for e in epochs])
     ax.minorticks_off()
