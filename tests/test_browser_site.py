@@ -321,6 +321,25 @@ def check_page(page, *, require_math: bool = False) -> dict:
         )
         assert page.locator(".jupyter-widgets-error-widget").count() == 0, "a widget failed to render"
     moved = check_explore_widgets(page)
+    # every @font-face file the page's stylesheets name exists (the browser fetches a font
+    # only when some text needs it, so a wrong font URL shows up as a failed request only
+    # sometimes; this checks all of them every time)
+    fonts = page.evaluate(r"""() => {
+      const out = [];
+      for (const sheet of document.styleSheets) {
+        let rules;
+        try { rules = sheet.cssRules; } catch (e) { continue; }
+        for (const r of rules) {
+          if (!(r instanceof CSSFontFaceRule)) continue;
+          for (const m of r.style.getPropertyValue("src").matchAll(/url\(\s*["']?([^"')]+)["']?\s*\)/g)) {
+            if (!m[1].startsWith("data:")) out.push(new URL(m[1], sheet.href || document.baseURI).href);
+          }
+        }
+      }
+      return out;
+    }""")
+    missing = sorted({u for u in fonts if u.startswith("file:") and not Path(unquote(urlsplit(u).path)).is_file()})
+    assert not missing, f"@font-face files that do not exist: {missing}"
     # every image loaded
     broken = page.evaluate(
         "() => Array.from(document.images).filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src)"

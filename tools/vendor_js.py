@@ -132,14 +132,21 @@ WIDGETS_SHIM = """\
 // Written by tools/vendor_js.py. Makes the vendored ipywidgets HTML manager work offline
 // next to MathJax 3, on pages at any depth of the site.
 (function () {
-  // 1. The widget manager loads its icon fonts relative to the AMD module
-  //    "@jupyter-widgets/html-manager/dist/libembed-amd"; without a path, require.js
-  //    resolves that against the page's folder. Point it at the vendored copy.
+  // 1. Each AMD module of embed-amd.js ("@jupyter-widgets/base", "/controls",
+  //    "/html-manager" and "/html-manager/dist/libembed-amd") loads the icon fonts
+  //    relative to its own module URL; without a path, require.js resolves those names
+  //    against the page's folder (a missing @jupyter-widgets/*.woff2 next to the page).
+  //    Map every one of them into the vendored dist/ folder, where the fonts are.
   var here = document.currentScript && document.currentScript.src;
   if (here && window.require && window.require.config) {
-    var base = here.replace(/[^/]*$/, "");
+    var dist = here.replace(/[^/]*$/, "") + "html-manager/dist";
     window.require.config({
-      paths: { "@jupyter-widgets/html-manager/dist": base + "html-manager/dist" },
+      paths: {
+        "@jupyter-widgets/html-manager/dist": dist,
+        "@jupyter-widgets/html-manager": dist + "/html-manager",
+        "@jupyter-widgets/controls": dist + "/controls",
+        "@jupyter-widgets/base": dist + "/base",
+      },
     });
   }
   // 2. Widgets typeset their labels with the MathJax 2 API (MathJax.Hub.Queue);
