@@ -20,7 +20,9 @@ All networks share one data order (``data_seed=0``), as in the chapter grids,
 so the engine gathers each minibatch once. Records are off on both sides.
 The weights are compared at the end (max |difference|).
 
-``--grid`` instead times the engine on a heterogeneous grid shaped like chapter 3
+``benchmarks/bench_grid_cpu.py`` times chapter 3's own grid against the engine's
+previous algorithm and a measured floor (issue 22). ``--grid`` here instead times
+the engine on a heterogeneous grid shaped like chapter 3
 (3 activations x 2 optimizers x 2 inits x 2 L1 x 2 L2 x 4 batch sizes x 4 hidden
 sizes x 6 learning rates = 4608 networks with ``--grid-scale 1``; smaller scales
 subsample the batch/hidden/lr levels), on random data of the chapter's shape.

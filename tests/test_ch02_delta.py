@@ -15,6 +15,7 @@ import pytest  # noqa: E402
 import repgeom_lite as rgl  # noqa: E402
 from repgeom_lite.chapters import ch02_delta as ch  # noqa: E402
 from repgeom_lite.claims import evaluate_claims  # noqa: E402
+from repgeom_lite.models import hidden_responses, stack_params  # noqa: E402
 
 TOL = 1e-9
 LABELS = np.array([-1, -1, 1, 1])
@@ -76,7 +77,7 @@ def test_make_task_uses_the_noise_variance_and_delta_major_order():
     np.testing.assert_allclose(task.sigma_train, np.sqrt([0, 0.3] * 3), rtol=1e-12)
     assert task.X_train.shape == (6, 40, 120)
     with pytest.raises(ValueError, match="train_noise_var must be"):
-        ch.make_task(tiny_cfg(train_noise_var=(-0.1,)))
+        ch.make_task({**tiny_cfg(), "train_noise_var": (-0.1,)})  # past resolve_preset's own check
 
 
 def test_network_grid_order_and_datasets():
@@ -93,30 +94,12 @@ def test_network_grid_order_and_datasets():
     with pytest.raises(ValueError, match="seeds must be distinct"):
         ch.network_grid(tiny_cfg(seeds=(1, 1)))
     with pytest.raises(ValueError, match="must be non-empty"):
-        ch.network_grid(tiny_cfg(seeds=()))
+        ch.network_grid({**tiny_cfg(), "seeds": ()})  # past resolve_preset's own check
     with pytest.raises(ValueError, match="missing knob"):
         ch.network_grid({"activations": ("tanh",)})
 
 
 # --------------------------------------------------------------------------- measurement
-
-
-def test_hidden_responses_match_a_loop():
-    rng = np.random.default_rng(0)
-    W, b = rng.normal(size=(3, 5, 4)), rng.normal(size=(3, 5))
-    X = rng.normal(size=(7, 4))
-    Z = ch.hidden_responses(W, b, X, "relu")
-    for e in range(3):
-        np.testing.assert_allclose(Z[e], np.maximum(X @ W[e].T + b[e], 0), atol=TOL)
-    Xe = rng.normal(size=(3, 7, 4))
-    Z = ch.hidden_responses(W, b, Xe, "tanh")
-    np.testing.assert_allclose(Z[1], np.tanh(Xe[1] @ W[1].T + b[1]), atol=TOL)
-    with pytest.raises(ValueError, match="activation must be"):
-        ch.hidden_responses(W, b, X, "gelu")
-    with pytest.raises(ValueError, match="W must be"):
-        ch.hidden_responses(W[0], b, X, "tanh")
-    with pytest.raises(ValueError, match="X must be"):
-        ch.hidden_responses(W, b, rng.normal(size=(7, 3)), "tanh")
 
 
 def test_centre_metrics_on_known_geometries():
@@ -271,8 +254,9 @@ def test_summary_json_round_trip(tmp_path):
     assert back.decoding.shape == s.decoding.shape
     with pytest.raises(ValueError, match="unknown metric"):
         back.metric("nope")
+    (tmp_path / "other.json").write_text('{"preset": "small"}')
     with pytest.raises(ValueError, match="not a chapter-02 summary"):
-        ch.DeltaSummary.from_dict({"preset": "small"})
+        ch.DeltaSummary.from_json(tmp_path / "other.json")
 
 
 def test_explore_deltas():
@@ -334,7 +318,7 @@ def test_trajectory_network_matches_the_sweep(tiny_results):
 
     one = train_ensemble([configs[e]], ch._train_data(res.task), Records(history=False), device="cpu", progress=False)
     np.testing.assert_allclose(project_weights(one.params[0]["W0"], axes), final, atol=1e-5)
-    Z_one = ch.hidden_responses(one.stack("W0"), one.stack("b0"), res.task.centers[2 * 2 + 0], "tanh")[0]
+    Z_one = hidden_responses(stack_params(one.params), res.task.centers[2 * 2 + 0], "tanh", layers=[0])[0][0]
     np.testing.assert_allclose(Z_one, Z_sweep, atol=1e-5)
 
 

@@ -8,7 +8,6 @@ import math
 import numpy as np
 import pytest
 import torch
-from scipy.stats import mannwhitneyu
 
 import repgeom_lite as rgl
 from repgeom_lite.chapters import ch03_grid as ch
@@ -159,159 +158,6 @@ def _gram(Z):
     return Z @ Z.T
 
 
-def test_factor_effects_closed_form_without_noise():
-    """z depends on factor 0 only: its shift = 1 − ρ between levels; factor 1 has none."""
-    levels = _design([2, 3])
-    e = np.eye(4)
-    Z = np.where(levels[:, :1] == 0, e[0], 0.6 * e[0] + 0.8 * e[1])  # unit vectors, ρ = 0.6
-    rho = _gram(Z)
-    floor = np.array([0.0, 0.0, 0.0])
-    eff = ch.factor_effects(rho, levels, floor, factors=("a", "b"), n_boot=50, n_perm=50, seed=0)
-    assert eff.shift[0] == pytest.approx(0.4, abs=TOL)
-    assert eff.mean[0] == pytest.approx(0.4, abs=TOL)
-    assert eff.excess[0] == pytest.approx(0.4, abs=TOL)
-    assert eff.shift[1] == pytest.approx(0.0, abs=TOL) and eff.mean[1] == pytest.approx(0.0, abs=TOL)
-    assert eff.n_pairs.tolist() == [3, 6] and eff.n_strata.tolist() == [3, 2]
-    np.testing.assert_allclose(eff.level_pairs[0], [[np.nan, 0.4], [0.4, np.nan]], atol=TOL)
-    assert eff.index("b") == 1
-    with pytest.raises(ValueError, match="unknown factor"):
-        eff.index("c")
-
-
-def _shift_brute_force(Z, levels, f):
-    """Σ_{s≠t} δ_s·δ_t / (2 n (n − 1)) with explicit vectors, averaged over level pairs by n."""
-    others = [tuple(np.delete(r, f)) for r in levels]
-    L = levels[:, f].max() + 1
-    num = den = 0.0
-    for a in range(L):
-        for b in range(a + 1, L):
-            deltas = []
-            for key in sorted(set(others)):
-                ia = [i for i in range(len(levels)) if others[i] == key and levels[i, f] == a]
-                ib = [i for i in range(len(levels)) if others[i] == key and levels[i, f] == b]
-                if ia and ib:
-                    deltas.append(Z[ia[0]] - Z[ib[0]])
-            n = len(deltas)
-            if n < 2:
-                continue
-            u = sum(deltas[s] @ deltas[t] for s in range(n) for t in range(n) if s != t) / (2 * n * (n - 1))
-            num += u * n
-            den += n
-    return num / den
-
-
-@pytest.mark.parametrize("seed", [0, 1, 2])
-def test_factor_effects_shift_matches_brute_force_with_missing_networks(seed):
-    rng = np.random.default_rng(seed)
-    levels = _design([3, 2, 2])
-    keep = rng.random(len(levels)) > 0.2  # failed networks are missing
-    levels = levels[keep]
-    Z = rng.normal(size=(len(levels), 6))
-    Z[:, 0] += 2.0 * levels[:, 0]
-    eff = ch.factor_effects(_gram(Z), levels, np.array([1.0, 2.0]), factors=("a", "b", "c"), n_boot=20, n_perm=20,
-                            seed=seed)
-    for f in range(3):
-        assert eff.shift[f] == pytest.approx(_shift_brute_force(Z, levels, f), rel=1e-9, abs=1e-12)
-
-
-def test_factor_effects_detect_a_real_effect_and_not_a_null_one():
-    """Strong factor 0, no factor 1, seed noise everywhere: shift, CI, p and floor behave."""
-    rng = np.random.default_rng(7)
-    levels = _design([2, 2, 2, 2, 2, 2])
-    d = 50
-    direction = rng.normal(size=d) / math.sqrt(d)
-    base = rng.normal(size=d)
-
-    def network(lv):
-        return base + 3.0 * lv[0] * direction + 0.3 * rng.normal(size=d)
-
-    Z = np.array([network(lv) for lv in levels])
-    twin = np.array([network(lv) for lv in levels])  # every configuration again, another seed
-    floor = 1.0 - (Z * twin).sum(axis=1)  # 1 − Gram entry, as the pairs' 1 − rho
-    eff = ch.factor_effects(_gram(Z), levels, floor, factors=tuple("abcdef"), n_boot=300, n_perm=300, seed=0)
-    expected = 0.5 * 9.0 * (direction @ direction)
-    assert eff.shift_low[0] < expected < eff.shift_high[0]
-    assert eff.p_value[0] < 0.01
-    assert eff.shift_low[1] < 0 < eff.shift_high[1]
-    assert eff.p_value[1] > 0.05
-    # pair dissimilarity of the null factor is just seed noise: its excess CI covers 0
-    assert eff.excess_low[1] < 0 < eff.excess_high[1]
-    assert eff.excess[0] == pytest.approx(eff.mean[0] - floor.mean())
-
-
-def test_factor_effects_errors():
-    levels = _design([2, 2])
-    rho = np.eye(4)
-    floor = np.array([0.1, 0.2])
-    with pytest.raises(ValueError, match="square"):
-        ch.factor_effects(rho[:3], levels, floor, factors=("a", "b"))
-    with pytest.raises(ValueError, match="symmetric"):
-        ch.factor_effects(np.triu(np.ones((4, 4))), levels, floor, factors=("a", "b"))
-    with pytest.raises(ValueError, match="NaN"):
-        ch.factor_effects(np.full((4, 4), np.nan), levels, floor, factors=("a", "b"))
-    with pytest.raises(ValueError, match="\\(m, F\\)"):
-        ch.factor_effects(rho, levels[:3], floor, factors=("a", "b"))
-    with pytest.raises(ValueError, match="integer level"):
-        ch.factor_effects(rho, levels.astype(float), floor, factors=("a", "b"))
-    with pytest.raises(ValueError, match="name the 2 columns"):
-        ch.factor_effects(rho, levels, floor, factors=("a",))
-    with pytest.raises(ValueError, match="at least 2 finite"):
-        ch.factor_effects(rho, levels, floor[:1], factors=("a", "b"))
-    with pytest.raises(ValueError, match="n_perm"):
-        ch.factor_effects(rho, levels, floor, factors=("a", "b"), n_perm=0)
-    with pytest.raises(ValueError, match="share all factor levels"):
-        ch.factor_effects(np.eye(5), np.vstack([levels, levels[:1]]), floor, factors=("a", "b"))
-
-
-def test_two_factor_effects_add_for_orthogonal_effects():
-    levels = _design([2, 2, 3])
-    e = np.eye(5)
-    Z = 1.0 * levels[:, :1] * e[0] + 2.0 * levels[:, 1:2] * e[1] + 0.5 * e[2]
-    two = ch.two_factor_effects(_gram(Z), levels, factors=("a", "b", "c"))
-    assert two.shift[0, 0] == pytest.approx(0.5) and two.shift[1, 1] == pytest.approx(2.0)
-    assert two.shift[0, 1] == pytest.approx(2.5) and two.shift[1, 0] == pytest.approx(2.5)
-    assert two.shift[2, 2] == pytest.approx(0.0, abs=TOL)
-    assert two.top(1)[0][:2] == ("a", "b")
-    eff = ch.factor_effects(_gram(Z), levels, np.array([0.1, 0.2]), factors=("a", "b", "c"), n_boot=10, n_perm=10)
-    np.testing.assert_allclose(np.diag(two.shift), eff.shift, atol=TOL)
-    with pytest.raises(ValueError, match="name the 3 columns"):
-        ch.two_factor_effects(_gram(Z), levels, factors=("a",))
-
-
-def test_comparable_accuracy_matches_mann_whitney():
-    rng = np.random.default_rng(3)
-    m = 12
-    A = rng.random((m, m))
-    D = (A + A.T) / 2
-    np.fill_diagonal(D, 0)
-    acc = np.repeat([0.90, 0.95, 0.99], 4)
-    floor = rng.random(30) * 0.5
-    res = ch.comparable_accuracy(D, acc, floor, tolerance=0.01, n_boot=30, seed=0)
-    i, j = np.triu_indices(m, 1)
-    close = np.abs(acc[i] - acc[j]) <= 0.01
-    d = D[i, j][close]
-    assert res.n_pairs == d.size == 3 * 6
-    u = mannwhitneyu(d, floor).statistic
-    assert res.prob_greater == pytest.approx(u / (d.size * floor.size), abs=TOL)
-    assert res.median == pytest.approx(np.median(d)) and res.floor_median == pytest.approx(np.median(floor))
-    a, b = res.example
-    assert D[a, b] == pytest.approx(d.max()) and abs(acc[a] - acc[b]) <= 0.01
-    assert res.prob_low <= res.prob_greater <= res.prob_high
-    groups = np.arange(m) % 2
-    grouped = ch.comparable_accuracy(D, acc, floor, tolerance=0.01, groups=groups, n_boot=5)
-    a, b = grouped.example
-    assert groups[a] != groups[b] and abs(acc[a] - acc[b]) <= 0.01
-    assert grouped.prob_greater == res.prob_greater  # groups only choose the example
-    with pytest.raises(ValueError, match="groups must have shape"):
-        ch.comparable_accuracy(D, acc, floor, groups=groups[:3])
-    with pytest.raises(ValueError, match="no pair"):
-        ch.comparable_accuracy(D[:3, :3], np.array([0.5, 0.7, 0.9]), floor)
-    with pytest.raises(ValueError, match="tolerance"):
-        ch.comparable_accuracy(D, acc, floor, tolerance=-1)
-    with pytest.raises(ValueError, match="at least 2"):
-        ch.comparable_accuracy(D, acc, floor[:1])
-
-
 # --------------------------------------------------------------------------- claims on synthetic summaries
 
 
@@ -332,10 +178,10 @@ def _synthetic_results():
     Z[act == 0] += 1.0 * dirs["activation"][0] / math.sqrt(d)  # ReLU set apart
     rho = _gram(Z)
     floor = 0.5 * ((0.2 * rng.normal(size=(40, d))) ** 2).sum(axis=1) * 2
-    eff = ch.factor_effects(rho, levels, floor, n_boot=100, n_perm=50, seed=0)
-    two = ch.two_factor_effects(rho, levels)
+    eff = rgl.stats.factor_effects(rho, levels, floor, ch.FACTORS, n_boot=100, n_perm=50, seed=0)
+    two = rgl.stats.two_factor_effects(rho, levels, ch.FACTORS)
     acc = np.clip(0.95 + 0.003 * rng.normal(size=(len(levels), 2)), 0, 1)
-    comp = ch.comparable_accuracy(1 - rho / np.sqrt(np.outer(np.diag(rho), np.diag(rho))), acc.mean(1), floor,
+    comp = rgl.stats.comparable_accuracy(1 - rho / np.sqrt(np.outer(np.diag(rho), np.diag(rho))), acc.mean(1), floor,
                                   n_boot=20)
     E = len(levels)
     return ch.GridResults(
@@ -378,8 +224,21 @@ def test_summary_json_round_trip(synthetic, tmp_path):
     a, b = ch.measure_claims(back), ch.measure_claims(summary)
     for k in a:
         assert a[k].value == pytest.approx(b[k].value, abs=1e-9)
+    (tmp_path / "other.json").write_text('{"format": "other"}')
     with pytest.raises(ValueError, match="not a chapter-03 summary"):
-        ch.GridSummary.from_dict({"format": "other"})
+        ch.load_summary(tmp_path / "other.json")
+
+
+def test_committed_full_summary_loads():
+    """The committed full-size summary (written before repgeom_lite.io) still loads and measures."""
+    path = rgl.results.path("03", "full")
+    if path is None:
+        pytest.skip("no committed full-size run of chapter 03")
+    summary = ch.load_summary(path)
+    assert isinstance(summary.effects, rgl.stats.FactorEffects)
+    assert summary.levels.shape == (summary.n_passed, len(ch.FACTORS)) and summary.levels.dtype.kind == "i"
+    assert isinstance(summary.comparable.example, tuple)
+    assert set(ch.measure_claims(summary)) == set(ch.CLAIMS)
 
 
 def test_measure_claims_errors(synthetic):
@@ -442,19 +301,6 @@ def test_run_fails_clearly_when_nothing_passes():
     with pytest.raises(RuntimeError, match="reached 100%"):
         ch.run(_tiny_cfg(accuracy_threshold=1.0, activations=["relu"], hidden_sizes=[8], lr_multipliers=[1.0]),
                progress=False)
-
-
-def test_permutation_statistic_equals_the_shift_without_shuffling(monkeypatch):
-    """With the shuffle replaced by the identity every permuted statistic equals the observed one."""
-    rng = np.random.default_rng(5)
-    levels = _design([3, 2, 2])[rng.random(12) > 0.15]
-    Z = rng.normal(size=(len(levels), 5))
-    rho = _gram(Z)
-    N = ch._stratum_table(levels, 0)
-    observed = ch._shift_stat(rho, N)[0]
-    monkeypatch.setattr(ch, "_shuffle_within_rows", lambda table, rng: table.copy())
-    assert ch._shift_p_value(rho, N, observed, 7, rng, block=3) == 1.0
-    assert ch._shift_p_value(rho, N, observed + 1e-6, 7, rng) == pytest.approx(1 / 8)
 
 
 def test_findings_markdown_reports_both_runs(synthetic):

@@ -106,7 +106,7 @@ def test_python_dash_m_runs_the_cli():
     [
         (["run", "42"], ["unknown chapter", "00, 01, 02, 03, 04, 05"]),
         (["run", "01", "--preset", "huge"], ["unknown preset 'huge'", "small, full"]),
-        (["run", "01", "-p", "n_sedes=3"], ["unknown parameter 'n_sedes'", "preset", "output_dir", "n_seeds"]),
+        (["run", "01", "-p", "n_sedes=3"], ["unknown parameter 'n_sedes'", "--preset", "--output", "n_seeds"]),
         (["run", "01", "-p", "no-equals-sign"], ["key=value"]),
     ],
     ids=["chapter", "preset", "parameter", "malformed"],
@@ -174,7 +174,7 @@ def test_scoreboard_prints_the_table_and_updates_the_readme(fake_chapter, tmp_pa
     assert f"{readme}: updated" in out
     text = readme.read_text()
     assert "old table" not in text and text.startswith("# title") and text.rstrip().endswith("more text")
-    assert "0.25 ± 0.01 (> 0.05)" in text and "holds" in text
+    assert "0.25 ± 0.01 (> 0.05) | replicated |" in text
     # second run: nothing changes
     assert run_cli("--notebooks", str(fake_chapter), "scoreboard", "--readme", str(readme)) == 0
     assert "already up to date" in capsys.readouterr().out

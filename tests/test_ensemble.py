@@ -596,3 +596,52 @@ def test_out_of_memory_chunk_is_split_and_retried(monkeypatch):
     assert sizes == [4, 2, 1, 1, 2, 1, 1]
     for i in range(4):
         assert max_param_diff(result.params[i], expected.params[i]) < 1e-12
+
+
+# --------------------------------------------------------------------------- activation blocks (issue 22)
+
+
+def _heterogeneous_chunk(optimizer, data_seed=0):
+    """One stack (same shapes and optimizer) with every activation interleaved and per-network hps."""
+    acts = [("relu", None), ("tanh", None), ("sigmoid", None), ("clipped_relu", 0.7), ("shifted_relu", -0.3),
+            ("linear", None), ("clipped_relu", 1.4), ("shifted_relu", 0.2)]
+    configs = []
+    for j in range(2):
+        for k, (a, p) in enumerate(acts):
+            i = len(configs)
+            configs.append(NetConfig(
+                hidden=(6,), activation=a, act_param=p, optimizer=optimizer, readout="trainable",
+                lr=(0.05, 0.02, 0.1)[i % 3], l1=(0.0, 0.01)[i % 2], l2=(0.0, 0.02)[(i // 2) % 2],
+                batch_size=7, epochs=(4, 3, 4, 2)[i % 4], seed=100 + i,
+                data_seed=data_seed if data_seed is not None else i))
+    return configs
+
+
+@pytest.mark.parametrize("optimizer", OPTIMIZERS)
+@pytest.mark.parametrize("data_seed", [0, None])
+def test_interleaved_activations_in_one_stack_equal_solo(optimizer, data_seed):
+    """Activations interleaved in the input (blocks are formed inside the chunk), per-network lr/L1/L2,
+    clipped/shifted parameters that differ within a block, networks stopping at different epochs
+    (compaction), shared and per-network data orders: every network equals its solo run (float64)."""
+    data = make_bce()
+    configs = _heterogeneous_chunk(optimizer, data_seed)
+    rec = Records(probe=data.X[0, :3], probe_epochs=(0, 4), cumulative_grads=optimizer != "sgd")
+    result = run(configs, data, rec)
+    assert_same_as_solo(result, data, rec)
+    for i, cfg in enumerate(configs):
+        solo = train_single(cfg, data, rec, dtype=torch.float64)
+        np.testing.assert_allclose(result.probe[i], solo.probe[0], atol=TOL64)
+        h = solo.history["train_loss"][0]
+        np.testing.assert_allclose(result.history["train_loss"][i, : len(h)], h, atol=TOL64)
+
+
+@pytest.mark.parametrize("optimizer", OPTIMIZERS)
+def test_reference_algorithm_gives_the_same_networks(optimizer):
+    """The benchmark's baseline (the previous algorithm) trains the same networks as the engine."""
+    data = make_bce()
+    configs = _heterogeneous_chunk(optimizer)
+    new = run(configs, data)
+    old = run(configs, data, _reference_algorithm=True)
+    for i in range(len(configs)):
+        assert max_param_diff(new.params[i], old.params[i]) < TOL64
+    assert new.stop_epoch.tolist() == old.stop_epoch.tolist()

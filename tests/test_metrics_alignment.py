@@ -5,6 +5,8 @@ import pytest
 import torch
 from scipy.linalg import orthogonal_procrustes
 
+from repgeom_lite import metrics as M
+from repgeom_lite.geometries import rotation_matrix
 from repgeom_lite.metrics import ProcrustesResult, SharedResponseModel, procrustes
 
 TOL = 1e-10
@@ -234,3 +236,35 @@ FITTED = SharedResponseModel(3, n_iter=2).fit(XS)
 def test_bad_input(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+# ----------------------------------------------------------------------------- no alignment (baselines)
+TOL_UNALIGNED = 1e-10
+
+
+def test_unaligned_angle():
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((30, 6))
+    assert M.unaligned_angle(X, X + 2.0) < 1e-7
+    assert abs(M.unaligned_angle(X, -X) - np.pi) < 1e-7
+    assert abs(M.unaligned_angle(X, np.ones_like(X)) - np.pi / 2) < TOL_UNALIGNED  # constant: documented pi/2
+    batch = M.unaligned_angle(np.stack([X, X]), np.stack([X, -X]))
+    np.testing.assert_allclose(batch, [0.0, np.pi], atol=1e-7)
+    Q = rotation_matrix(6, 3.0, 0)
+    assert M.unaligned_angle(X, X @ Q) > 0.3  # no alignment: a rotation is a different representation
+    with pytest.raises(ValueError, match="same"):
+        M.unaligned_angle(X, X[:, :5])
+
+
+def test_unaligned_variance_explained():
+    rng = np.random.default_rng(2)
+    X = rng.standard_normal((40, 5))
+    ve = M.unaligned_variance_explained([X[:30]] * 3, [X[30:]] * 3)
+    np.testing.assert_allclose(ve, 1.0, atol=TOL_UNALIGNED)
+    ve_rot = M.unaligned_variance_explained([X[:30], X[:30] @ rotation_matrix(5, 3.0)],
+                                             [X[30:], X[30:] @ rotation_matrix(5, 3.0)])
+    assert np.all(ve_rot < 0.9)
+    with pytest.raises(ValueError, match="at least 2 networks"):
+        M.unaligned_variance_explained([X], [X])
+    with pytest.raises(ValueError, match="same number of units"):
+        M.unaligned_variance_explained([X, X[:, :4]], [X, X[:, :4]])

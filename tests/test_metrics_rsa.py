@@ -6,7 +6,7 @@ import torch
 from scipy.spatial.distance import pdist, squareform
 from scipy.stats import kendalltau, pearsonr, spearmanr
 
-from repgeom_lite.metrics import compare_rdms, rdm, rdm_upper, rsa_matrix
+from repgeom_lite.metrics import compare_rdms, rdm, rdm_upper, rsa_matrix, rsa_vectors
 
 TOL = 1e-10
 ORACLE_TOL = 1e-6  # agreement with independent implementations (issue 5)
@@ -168,3 +168,18 @@ def test_rank_helpers_match_scipy_rankdata():
         ref = rankdata(v, axis=-1)
         np.testing.assert_array_equal(rsa._average_ranks_numpy(v), ref)
         np.testing.assert_array_equal(rsa._average_ranks_torch(torch.tensor(v)).numpy(), ref)
+
+
+def test_rsa_vectors_are_the_embedding_of_rsa_matrix():
+    """z_a · z_b = ρ_ab, unit norm, and ||z_a − z_b||² = 2 (1 − ρ_ab); errors as rsa_matrix."""
+    rng = np.random.default_rng(0)
+    R = np.stack([rdm(rng.normal(size=(6, 4))) for _ in range(5)])
+    for method in ("spearman", "pearson"):
+        Z = rsa_vectors(R, method=method)
+        assert Z.shape == (5, 15)
+        np.testing.assert_allclose(Z @ Z.T, rsa_matrix(R, method=method), atol=1e-12)
+        np.testing.assert_allclose(np.linalg.norm(Z, axis=1), 1.0, atol=1e-12)
+    with pytest.raises(ValueError, match="shape \\(m, n, n\\)"):
+        rsa_vectors(R[0])
+    with pytest.raises(ValueError, match="method"):
+        rsa_vectors(R, method="kendall")

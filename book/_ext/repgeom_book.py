@@ -7,8 +7,11 @@ What it adds:
   ``.cache/vendor-static/vendored/`` (fetched from the npm registry once, then
   cached), and checks that ``mathjax_path`` and ``nb_ipywidgets_js`` point at those
   local copies — a page of the built book never needs a CDN.
-* **Scoreboard.** The ``repgeom-scoreboard`` directive renders the table of every
-  chapter's claims (:mod:`repgeom_lite.scoreboard`). The page holding it is read
+* **Scoreboard.** The ``repgeom-scoreboard`` directive renders one figure per
+  chapter (each claim's interval against its threshold, coloured by verdict, drawn
+  at build time and written as SVG into the build) and the table of every chapter's
+  claims (:mod:`repgeom_lite.scoreboard`), from the build's ``claims.json`` files
+  and the committed runs (:mod:`repgeom_lite.results`). The page holding it is read
   *after* every other document (so after the notebooks have executed and written
   their ``claims.json``) and is re-read on every build.
 * **Chapter list.** The ``repgeom-chapters`` directive renders the chapter registry
@@ -108,17 +111,70 @@ class _MarkdownDirective(SphinxDirective):
 
 
 class ScoreboardDirective(_MarkdownDirective):
-    """``repgeom-scoreboard``: the table of every claim across chapters."""
+    """``repgeom-scoreboard``: one figure per chapter, then the table of every claim.
 
-    def markdown(self) -> str:
+    The figures (:func:`repgeom_lite.scoreboard.chapter_figure`) are drawn at build
+    time from the ``claims.json`` files and written as SVG into the build's
+    ``_images/`` folder (HTML builders only); nothing is fetched.
+    """
+
+    def run(self) -> list[nodes.Node]:
+        from repgeom_lite.results import COMMITTED_DIR
         from repgeom_lite.scoreboard import collect_claims, scoreboard_markdown
 
-        nb_dir = _notebooks_dir(self.env.app)
+        app = self.env.app
+        nb_dir = _notebooks_dir(app)
         rows = collect_claims(nb_dir)
         # depend on the claims files, so an incremental build notices new results
-        for path in sorted((nb_dir / "results").glob("*/claims.json")):
-            self.env.note_dependency(str(path))
-        return scoreboard_markdown(rows, chapter_link=lambda r: self.link(r.notebook, r.chapter))
+        for folder in (nb_dir / "results", COMMITTED_DIR):
+            for path in sorted(folder.glob("*/claims.json")):
+                self.env.note_dependency(str(path))
+        container = nodes.container(classes=["repgeom-scoreboard"])
+        container += self.figures(rows)
+        table = scoreboard_markdown(rows, chapter_link=lambda r: self.link(r.notebook, r.chapter))
+        self.state.nested_parse(table.splitlines(), self.content_offset, container)
+        return [container]
+
+    def figures(self, rows) -> list[nodes.Node]:
+        """One SVG per chapter with claims, as raw HTML ``<figure>`` elements."""
+        import html
+
+        from sphinx.util.osutil import relative_uri
+
+        from repgeom_lite.scoreboard import chapter_figure, figure_alt_text
+
+        app = self.env.app
+        if app.builder.format != "html":
+            return []
+        out_dir = Path(app.outdir) / "_images"
+        out_dir.mkdir(parents=True, exist_ok=True)
+        base = app.builder.get_target_uri(self.env.docname)
+        stem = self.env.docname.replace("/", "-")
+        found = []
+        for chapter in dict.fromkeys(r.chapter for r in rows if r.claim_id is not None):
+            fig = chapter_figure(rows, chapter)
+            name = f"{stem}-claims-{chapter}.svg"
+            with _deterministic_svg():
+                fig.savefig(out_dir / name, format="svg", metadata={"Date": None})
+            alt = html.escape(figure_alt_text(rows, chapter), quote=True)
+            src = relative_uri(base, f"_images/{name}")
+            found.append(
+                nodes.raw(
+                    "",
+                    f'<figure class="repgeom-claims-figure" id="claims-figure-{chapter}">'
+                    f'<img src="{src}" alt="{alt}" style="width:100%;max-width:760px" />'
+                    "</figure>",
+                    format="html",
+                )
+            )
+        return found
+
+
+def _deterministic_svg():
+    """Same SVG bytes for the same figure (fixed ids), so rebuilt pages do not churn."""
+    import matplotlib
+
+    return matplotlib.rc_context({"svg.hashsalt": "repgeom-scoreboard"})
 
 
 class ChaptersDirective(_MarkdownDirective):
@@ -126,9 +182,10 @@ class ChaptersDirective(_MarkdownDirective):
 
     def markdown(self) -> str:
         from repgeom_lite.chapters import CHAPTERS, chapter_module
+        from repgeom_lite.scoreboard import short_runtime
 
         lines = [
-            "| Chapter | Finding | Source | Run time (small) | Run time (full) |",
+            "| Chapter | Finding | Source | Run time, small | Run time, full |",
             "|---|---|---|---|---|",
         ]
         for cid, info in CHAPTERS.items():
@@ -139,8 +196,9 @@ class ChaptersDirective(_MarkdownDirective):
             title = self.link(info.notebook, info.title)
             if title == info.title:
                 title += " *(in preparation)*"
-            small = runtime.get("small", "—")
-            full = runtime.get("full", "—")
+            small = short_runtime(runtime.get("small", ""))
+            small_device = small.split(", ", 1)[1] if ", " in small else None
+            full = short_runtime(runtime.get("full", ""), same_device=small_device)
             lines.append(f"| {cid} | {title} | {info.source} | {small} | {full} |")
         return "\n".join(lines)
 

@@ -6,8 +6,15 @@ Usage::
     repgeom run 03 --preset full -p n_seeds=2 --output results/03_full
     repgeom scoreboard [--readme README.md]
 
-Bad input (unknown chapter, preset or parameter, malformed ``-p``) prints one line
-naming the valid choices and exits with status 2, before anything is written.
+Bad input (unknown chapter, preset or parameter, malformed ``-p``, a value of the
+wrong type or out of range, an ``--output`` that is a file or read-only) prints one
+line naming the valid choices and exits with status 2, before anything is written.
+
+``run`` executes the notebook into a fresh folder next to ``--output``
+(``.<name>.run-XXXX``) and moves it into place only when every cell succeeded, so a
+failed or interrupted run never touches earlier results: its folder is kept as
+``.<name>.failed`` (the error message gives the notebook's path) and the exit status
+is 1 (130 when interrupted).
 """
 
 from __future__ import annotations
@@ -97,6 +104,76 @@ def _notebook_parameters(path: Path) -> dict[str, Any]:
     return papermill.inspect_notebook(str(path))
 
 
+#: Knobs naming a resumable store: a relative path is taken inside the final output
+#: folder (not the run's temporary folder), so an interrupted run resumes, and the store
+#: is carried over when a successful run replaces the folder.
+STORE_KNOBS = ("store_dir",)
+
+
+def _check_output(out: Path) -> None:
+    """Refuse an ``--output`` that cannot become a results folder (one line, exit 2)."""
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--output {out} exists and is not a folder; give a folder path")
+    if out.is_dir() and not os.access(out, os.W_OK | os.X_OK):
+        raise UsageError(f"--output folder {out} is read-only; choose another --output or fix its permissions")
+    ancestor = out.resolve().parent
+    while not ancestor.exists():
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise UsageError(f"cannot create --output {out}: {ancestor} is a file, not a folder")
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise UsageError(f"cannot create --output {out}: {ancestor} is read-only; choose another --output")
+
+
+def _staging_folder(out: Path) -> Path:
+    """A fresh folder next to ``out`` (same file system, so the final move is a rename)."""
+    import tempfile
+
+    parent = out.resolve().parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.run-", dir=parent))
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(staging, 0o777 & ~umask)  # mkdtemp makes 0700; results are meant to be shared
+    except OSError as err:
+        raise UsageError(f"cannot write next to --output {out}: {err.strerror or err}") from None
+    return staging
+
+
+def _move_into_place(staging: Path, out: Path, keep: Sequence[str]) -> None:
+    """Replace ``out`` by ``staging``; entries ``keep`` (stores) of the old ``out`` move over."""
+    import shutil
+    import tempfile
+
+    old = None
+    if out.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.resolve().parent))
+        os.rename(out, old / "previous")
+        for rel in keep:
+            src, dst = old / "previous" / rel, staging / rel
+            if src.exists() and not dst.exists():
+                dst.parent.mkdir(parents=True, exist_ok=True)
+                os.rename(src, dst)
+    os.rename(staging, out)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _keep_failed(staging: Path, out: Path) -> Path:
+    """Move a failed run's folder to ``.<name>.failed`` next to ``out`` (replacing an older one)."""
+    import shutil
+
+    failed = out.resolve().parent / f".{out.name}.failed"
+    if failed.exists():
+        shutil.rmtree(failed, ignore_errors=True)
+    try:
+        os.rename(staging, failed)
+    except OSError:
+        return staging
+    return failed
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     try:
         info = get_chapter(args.chapter)
@@ -115,38 +192,100 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not nb_path.exists():
         raise UsageError(f"notebook {nb_path} not found")
     declared = _notebook_parameters(nb_path)
+    knobs = [k for k in declared if k not in ("preset", "output_dir")]
     params: dict[str, Any] = {}
     for text in args.param or []:
         key, value = parse_param(text)
+        if key == "preset":
+            raise UsageError("set the preset with --preset, not -p preset=...")
+        if key == "output_dir":
+            raise UsageError("set the output folder with --output, not -p output_dir=...")
         if key not in declared:
             raise UsageError(
-                f"unknown parameter {key!r} for chapter {info.id}; valid: {', '.join(declared)}"
+                f"unknown parameter {key!r} for chapter {info.id}; valid: {', '.join(knobs)} "
+                "(and --preset, --output)"
             )
         params[key] = value
-    if "preset" in params:
-        raise UsageError("set the preset with --preset, not -p preset=...")
+    # every knob validated (type, range, valid values) before anything is written
+    from .presets import resolve_preset
+
+    chapter_knobs = set(chapter_module(info.id).PRESETS[args.preset])
+    try:
+        cfg = resolve_preset(info.id, args.preset, **{k: v for k, v in params.items() if k in chapter_knobs})
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+    for key in params:
+        if key in cfg:  # normalised (2.0 -> 2); papermill writes lists, the notebook makes tuples again
+            params[key] = list(cfg[key]) if isinstance(cfg[key], tuple) else cfg[key]
     out = Path(args.output) if args.output else Path("results") / f"{info.id}_{args.preset}"
-    params["preset"] = args.preset
-    if "output_dir" in declared:
-        params["output_dir"] = str(out.resolve())
+    _check_output(out)
+    keep = []
+    for key in STORE_KNOBS:
+        store = cfg.get(key)
+        if isinstance(store, str) and not Path(store).is_absolute():
+            params[key] = str(out.resolve() / store)
+            keep.append(store)
+    if "output_dir" not in declared:
+        raise UsageError(f"notebook {nb_path} has no output_dir parameter; cannot direct its results")
 
     import papermill
 
-    out.mkdir(parents=True, exist_ok=True)
-    out_nb = out / info.notebook
-    print(f"running chapter {info.id} ({info.title}) preset={args.preset} -> {out_nb}")
+    staging = _staging_folder(out)
+    params["preset"] = args.preset
+    params["output_dir"] = str(staging)
+    staged_nb = staging / info.notebook
+    print(f"running chapter {info.id} ({info.title}) preset={args.preset} -> {out / info.notebook}")
     t0 = time.perf_counter()
-    papermill.execute_notebook(
-        str(nb_path),
-        str(out_nb),
-        parameters=params,
-        cwd=str(nb_dir),
-        kernel_name=args.kernel,
-        progress_bar=not args.quiet,
-        log_output=args.log_output,
+    try:
+        papermill.execute_notebook(
+            str(nb_path),
+            str(staged_nb),
+            parameters=params,
+            cwd=str(nb_dir),
+            kernel_name=args.kernel,
+            progress_bar=not args.quiet,
+            log_output=args.log_output,
+        )
+    except (Exception, KeyboardInterrupt) as err:
+        failed = _keep_failed(staging, out)
+        what = "interrupted" if isinstance(err, KeyboardInterrupt) else f"failed ({_one_line(err)})"
+        previous = f"the previous results in {out} are untouched" if out.exists() else f"nothing was written to {out}"
+        print(
+            f"repgeom: error: chapter {info.id} {what}; {previous}; the failed notebook is "
+            f"{failed / info.notebook}",
+            file=sys.stderr,
+        )
+        return 130 if isinstance(err, KeyboardInterrupt) else 1
+    _point_notebook_at(staged_nb, staging, out.resolve())
+    replaced = out.exists() and any(p.name not in keep for p in out.iterdir())
+    _move_into_place(staging, out, keep)
+    print(
+        f"done in {time.perf_counter() - t0:.1f} s; results in {out}"
+        + (" (replacing the previous results)" if replaced else "")
     )
-    print(f"done in {time.perf_counter() - t0:.1f} s; results in {out}")
     return 0
+
+
+def _one_line(err: BaseException) -> str:
+    """The gist of an exception in one line (papermill's cell errors: the exception name and value)."""
+    ename, evalue = getattr(err, "ename", None), getattr(err, "evalue", None)
+    text = f"{ename}: {evalue}" if ename else f"{type(err).__name__}: {err}"
+    text = " ".join(str(text).split())
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
+def _point_notebook_at(nb_file: Path, staging: Path, final: Path) -> None:
+    """Rewrite the staging path in the executed notebook's injected parameters to the final folder."""
+    import nbformat
+
+    nb = nbformat.read(nb_file, as_version=4)
+    changed = False
+    for cell in nb.cells:
+        if "injected-parameters" in cell.metadata.get("tags", []) and str(staging) in cell.source:
+            cell.source = cell.source.replace(str(staging), str(final))
+            changed = True
+    if changed:
+        nbformat.write(nb, nb_file)
 
 
 def cmd_scoreboard(args: argparse.Namespace) -> int:
@@ -175,11 +314,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--notebooks", help="folder with the chapter notebooks (default: found automatically)")
     sub = p.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="chapters, presets and expected run time").set_defaults(func=cmd_list)
-    r = sub.add_parser("run", help="run a chapter notebook with papermill")
+    r = sub.add_parser(
+        "run",
+        help="run a chapter notebook with papermill",
+        description="Run a chapter notebook with papermill; the executed notebook, claims.json and "
+        "the chapter's summaries go into --output.",
+        epilog="To commit a full run so that the book and Colab show it (rgl.results), copy its JSON "
+        "files into the package: mkdir -p src/repgeom_lite/committed/NN_full && "
+        "cp DIR/claims.json DIR/summary.json src/repgeom_lite/committed/NN_full/ "
+        "(see book/how_to_run.md, 'Committed full-size results').",
+    )
     r.add_argument("chapter", help="chapter id, e.g. 03")
     r.add_argument("--preset", default="small", help="small (CPU, ~2 min) or full (source size, GPU)")
     r.add_argument("-p", "--param", action="append", metavar="KEY=VALUE", help="override a notebook parameter")
-    r.add_argument("--output", help="output folder (default: results/<id>_<preset>)")
+    r.add_argument(
+        "--output",
+        metavar="DIR",
+        help="output folder (default: results/<id>_<preset>), replaced only when the run succeeds; "
+        "a full run's JSON files can be copied "
+        "from here into src/repgeom_lite/committed/<id>_full/ to commit them",
+    )
     r.add_argument("--kernel", default=None, help="Jupyter kernel name (default: the notebook's)")
     r.add_argument("--log-output", action="store_true", help="echo cell output while running")
     r.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -25,7 +25,11 @@ How it is fast
   ``bmm``. Everything else (learning rate, momentum, betas, eps, L1, L2, init,
   activation and its parameter, seed, data seed, dataset, epochs, tol) is
   per-network data: a Python float when it is the same for the whole chunk,
-  else an ``(E, 1, 1)`` tensor. Activations may be mixed within a group.
+  else an ``(E, 1, 1)`` tensor. Activations may be mixed within a group: the
+  networks of a chunk are ordered so that each activation is one contiguous block
+  of rows, and each activation (and its derivative) is applied in place to its
+  own block only (results are returned in input order). The optimizer is part of
+  the group key, so every chunk has a single update rule.
 * Forward and backward are written out by hand (no autograd graph), in a
   "column" layout ``(E, units, batch)`` so that weights ``(E, out, in)`` multiply
   from the left. Derivatives use torch's own backward kernels
@@ -36,7 +40,13 @@ How it is fast
   a single ``(E*H, D) @ (D, B)`` matrix product (and its gradient another one).
 * Plain SGD without cumulative-gradient records never materialises the weight
   gradient: the update is fused into the gradient product
-  (``W.addmm_(delta, x, alpha=-lr)``).
+  (``W.addmm_(delta, x, alpha=-lr)``), and the L1/L2 penalties are applied as
+  ``W = W * (1 - lr l2) - lr l1 sign(W)`` before it.
+* Every per-step intermediate (pre-activations, deltas, weight gradients, Adam's
+  denominator) lives in a buffer allocated once per chunk; Adam with
+  per-network learning rates folds the step size into the denominator (one
+  ``addcdiv_`` per tensor). Measured by ``benchmarks/bench_grid_cpu.py``
+  against the previous algorithm, kept as ``_reference_algorithm=True``.
 * Early-stopped or diverged networks are removed from the stacked tensors at the
   end of the epoch (their state is written out), so they cost nothing afterwards
   and can never touch the others. Per-network numbers never mix: every operation
@@ -110,6 +120,7 @@ __all__ = [
     "save_result",
     "load_result",
     "group_key",
+    "log_epochs",
 ]
 
 _HISTORY_KEYS = ("train_loss", "train_acc", "test_loss", "test_acc")
@@ -316,6 +327,9 @@ class Records:
                 P = P.unsqueeze(0)
             if P.ndim != 3 or P.shape[1] < 1:
                 raise ValueError(f"probe must have shape (P, D) or (G, P, D); got {tuple(P.shape)}")
+            n_bad = int((~torch.isfinite(P)).sum())
+            if n_bad:
+                raise ValueError(f"probe contains NaN or inf ({n_bad} entries); give finite probe inputs")
             object.__setattr__(self, "probe", P)
         if self.probe_epochs and self.probe is None:
             raise ValueError("probe_epochs is set but probe is None; give probe inputs (P, D)")
@@ -671,8 +685,99 @@ def _per_net(values, device, dtype) -> float | torch.Tensor:
     return torch.as_tensor(arr, dtype=dtype, device=device).view(-1, 1, 1)
 
 
+#: order of the activation blocks inside a chunk (see :func:`_block_order`)
+_ACT_BLOCK_ORDER = {"relu": 0, "tanh": 1, "sigmoid": 2, "linear": 3, "clipped_relu": 4, "shifted_relu": 5}
+
+
+def _block_order(configs: list[NetConfig], members: list[int]) -> list[int]:
+    """``members`` reordered so that each activation is one contiguous run of rows.
+
+    Results are scattered back by network index, so the order inside a chunk is
+    free; the stable sort keeps the data-stream order within each activation.
+    """
+    return sorted(members, key=lambda i: _ACT_BLOCK_ORDER[configs[i].activation])
+
+
 class _Activation:
-    """Stacked activation with per-network kind and parameter.
+    """Stacked activation, evaluated block by block on contiguous runs of rows.
+
+    The networks of a chunk are ordered by activation (:func:`_block_order`), so
+    every activation is applied only to its own networks, in place on a slice of
+    the stacked pre-activations (no evaluation of every activation on every
+    network and no ``torch.where`` merge). Any row order still works (one block
+    per run). Backward uses torch's own kernels (``threshold_backward``,
+    ``tanh_backward``, ``sigmoid_backward``, ``hardtanh_backward``) on the saved
+    responses, so derivatives equal autograd's, kinks included:
+
+    * relu, shifted relu ``relu(a + s)``: ``threshold_backward(dz, z, 0)``
+      (``z > 0`` iff ``a + s > 0``);
+    * clipped relu ``min(max(a, 0), u)``: gradient where ``0 < z < u`` (the same
+      open interval as ``hardtanh_backward`` on ``a``);
+    * linear: identity.
+    """
+
+    def __init__(self, configs: list[NetConfig], device, dtype):
+        self.device, self.dtype = device, dtype
+        self._kind = np.array([c.activation for c in configs])
+        self._param = np.array([c.resolved_act_param if c.resolved_act_param is not None else 0.0
+                                for c in configs], dtype=np.float64)
+        self._build()
+
+    def _build(self) -> None:
+        kind, E = self._kind, len(self._kind)
+        self.blocks = []
+        s = 0
+        for e in range(1, E + 1):
+            if e == E or kind[e] != kind[s]:
+                p = _per_net(self._param[s:e], self.device, self.dtype)
+                self.blocks.append((str(kind[s]), s, e, p, s == 0 and e == E))
+                s = e
+
+    def select(self, keep: np.ndarray) -> None:
+        self._kind, self._param = self._kind[keep], self._param[keep]
+        self._build()
+
+    def forward_(self, a: torch.Tensor) -> torch.Tensor:
+        """Responses ``z = f(a)``, written into ``a``; ``z`` is what backward needs."""
+        for kind, s, e, p, whole in self.blocks:
+            x = a if whole else a[s:e]
+            if kind == "relu":
+                x.relu_()
+            elif kind == "tanh":
+                x.tanh_()
+            elif kind == "sigmoid":
+                x.sigmoid_()
+            elif kind == "clipped_relu":
+                x.relu_()
+                x.clamp_(max=p) if isinstance(p, float) else torch.minimum(x, p, out=x)
+            elif kind == "shifted_relu":
+                x.add_(p).relu_()
+            # linear: nothing to do
+        return a
+
+    def backward_(self, dz: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """``dL/da`` from ``dL/dz`` and the saved responses, written into ``dz``."""
+        aten = torch.ops.aten
+        for kind, s, e, p, whole in self.blocks:
+            g, zz = (dz, z) if whole else (dz[s:e], z[s:e])
+            if kind in ("relu", "shifted_relu"):
+                aten.threshold_backward.grad_input(g, zz, 0, grad_input=g)
+            elif kind == "tanh":
+                aten.tanh_backward.grad_input(g, zz, grad_input=g)
+            elif kind == "sigmoid":
+                aten.sigmoid_backward.grad_input(g, zz, grad_input=g)
+            elif kind == "clipped_relu":
+                if isinstance(p, float):
+                    aten.hardtanh_backward.grad_input(g, zz, 0.0, p, grad_input=g)
+                else:
+                    g.masked_fill_((zz <= 0) | (zz >= p), 0.0)
+        return dz
+
+
+class _MergedActivation:
+    """Reference algorithm (benchmark baseline only): every activation on every network, merged with ``torch.where``.
+
+    Stacked activation with per-network kind and parameter.
 
     Kinds: piecewise-linear ``clamp(a + s, lo, hi)`` (relu: s=0, lo=0, hi=inf;
     clipped: hi=u; shifted: s; linear: lo=-inf), ``tanh`` and ``sigmoid``.
@@ -855,6 +960,8 @@ def _plan_chunks(configs: list[NetConfig], data: TrainData, records: Records, de
 class _Chunk:
     """One stacked group of networks, trained together."""
 
+    _act_cls = _Activation
+
     def __init__(self, configs: list[NetConfig], dd: _DeviceData, records: Records, device, dtype):
         self.configs = configs
         self.dd, self.rec, self.device, self.dtype = dd, records, device, dtype
@@ -887,7 +994,9 @@ class _Chunk:
             self.np_hp[f"l1_{l}"] = np.array([c.l1 if l in c.l1_layers else 0.0 for c in configs])
         self.epochs = np.array([c.epochs for c in configs])
         self.tol = np.array([np.nan if c.tol is None else c.tol for c in configs])
-        self.act = _Activation(configs, device, dtype)
+        self.act = self._act_cls(configs, device, dtype)
+        self._bufs: dict = {}
+        self._adam = None
         self.alive = np.arange(E)  # chunk-local ids of the rows still training
         # data streams
         stream_keys = [(c.dataset, c.resolved_data_seed) for c in configs]
@@ -931,12 +1040,21 @@ class _Chunk:
     def _build_hp(self) -> None:
         dev, dt = self.device, self.dtype
         self.hp = {k: _per_net(v, dev, dt) for k, v in self.np_hp.items()}
+        # derived per-network coefficients of the fused updates (see _sgd_decay)
+        lr = self.np_hp["lr"]
+        self.hp["neg_lr"] = _per_net(-lr, dev, dt)
+        self.hp["sgd_keep_l2"] = _per_net(1.0 - lr * self.np_hp["l2"], dev, dt)
+        for l in range(self.L + 1):
+            self.hp[f"sgd_neg_l1_{l}"] = _per_net(-lr * self.np_hp[f"l1_{l}"], dev, dt)
         self.any_l2 = bool(np.any(self.np_hp["l2"] > 0))
         self.any_l1 = [bool(np.any(self.np_hp[f"l1_{l}"] > 0)) for l in range(self.L + 1)]
 
     def _rebuild_streams(self) -> None:
         keys = [self.net_stream[i] for i in self.alive]
-        uniq = sorted(set(keys))
+        # streams in order of first appearance: with one stream per network the rows
+        # then map to the streams one to one (no per-step reindexing of the batch),
+        # whatever order the rows are in
+        uniq = list(dict.fromkeys(keys))
         self.stream_list = uniq
         pos = {k: j for j, k in enumerate(uniq)}
         idx = np.array([pos[k] for k in keys], dtype=np.int64)
@@ -958,6 +1076,459 @@ class _Chunk:
         self.probe_store: list | None = None  # per layer: (E, R, ...)
         self.weights_store: dict | None = None  # name -> (E, Rw, ...)
         self.cum_final: dict = {}
+
+    # -- scratch buffers -------------------------------------------------------
+    def _scratch(self, name: str, shape) -> torch.Tensor:
+        """A preallocated tensor for per-step intermediates (reused every step).
+
+        Allocating the layer outputs, gradients and optimizer temporaries anew at
+        every step costs the CPU allocator (large blocks come from ``mmap`` and are
+        page-faulted in on first touch) about as much as the arithmetic itself; the
+        buffers live until the stack is compacted (``_finish``), which drops them.
+        """
+        key = (name, tuple(shape))
+        buf = self._bufs.get(key)
+        if buf is None:
+            buf = self._bufs[key] = torch.empty(key[1], device=self.device, dtype=self.dtype)
+        return buf
+
+    # -- forward -------------------------------------------------------------
+    def _forward(self, X: torch.Tensor, shared: bool, scratch: bool = False):
+        """Forward pass in column layout.
+
+        X : ``(B, D)`` shared by all networks, or ``(E, B, D)`` per network.
+        Returns hidden responses ``[(E, H_l, B)]``, saved tensors for backward, logits ``(E, K, B)``.
+        With ``scratch`` the outputs are written into the step's reusable buffers
+        (valid until the next step; evaluation and probes allocate fresh tensors).
+        """
+        E = self.W[0].shape[0]
+        Bs = X.shape[-2]
+        hs, saved = [], []
+        h = None
+        for l in range(self.L):
+            W, b = self.W[l], self.b[l]
+            H = W.shape[1]
+            a = self._scratch(f"a{l}", (E, H, Bs)) if scratch else torch.empty(
+                (E, H, Bs), device=self.device, dtype=self.dtype)
+            if l == 0 and shared:
+                Wf, af = W.view(E * H, W.shape[2]), a.view(E * H, Bs)
+                if b is not None:
+                    torch.addmm(b.view(E * H, 1), Wf, X.t(), out=af)
+                else:
+                    torch.mm(Wf, X.t(), out=af)
+            else:
+                inp = X.transpose(1, 2) if l == 0 else h
+                if b is not None:
+                    torch.baddbmm(b, W, inp, out=a)
+                else:
+                    torch.bmm(W, inp, out=a)
+            z = self.act.forward_(a)  # in place: a now holds the responses
+            hs.append(z)
+            saved.append(z)
+            h = z
+        J, c = self.W[self.L], self.b[self.L]
+        K = J.shape[1]
+        logits = self._scratch("logits", (E, K, Bs)) if scratch else torch.empty(
+            (E, K, Bs), device=self.device, dtype=self.dtype)
+        if c is not None:
+            torch.baddbmm(c, J, h, out=logits)
+        else:
+            torch.bmm(J, h, out=logits)
+        return hs, saved, logits
+
+    # -- one optimizer step ------------------------------------------------------
+    def step(self, Xb: torch.Tensor, Yb: torch.Tensor, shared: bool) -> None:
+        L, K = self.L, self.dd.K
+        Bs = Xb.shape[-2]
+        hs, saved, logits = self._forward(Xb, shared, scratch=True)
+        Yt = Yb.t() if shared else Yb.transpose(1, 2)  # (K, B) or (E, K, B)
+        # the logits buffer becomes the output delta (logits are not needed afterwards)
+        if self.dd.loss == "bce":
+            d = logits.sigmoid_().sub_(Yt).div_(Bs * K)
+        else:
+            d = torch.softmax(logits, dim=1).sub_(Yt).mul_(1.0 / Bs)
+        deltas = [None] * (L + 1)
+        deltas[L] = d
+        E = d.shape[0]
+        if L > 0:
+            dz = torch.bmm(self.W[L].transpose(1, 2), d, out=self._scratch(f"dz{L - 1}", (E, self.sizes[L], Bs)))
+        for l in reversed(range(L)):
+            da = self.act.backward_(dz, saved[l])  # in place on dz
+            deltas[l] = da
+            if l > 0:
+                dz = torch.bmm(self.W[l].transpose(1, 2), da,
+                               out=self._scratch(f"dz{l - 1}", (E, self.sizes[l], Bs)))
+        self.t += 1
+        if self.opt == "adam":
+            self._adam_coefficients()
+        k = 0
+        for l in range(self.n_trained_layers):
+            inp = Xb if l == 0 else hs[l - 1]
+            k = self._update_layer(l, deltas[l], inp, shared and l == 0, k)
+
+    def _add_penalty(self, l: int, W: torch.Tensor, g: torch.Tensor) -> None:
+        """``g += l1 * sign(W) + l2 * W`` (per-network coefficients), in place."""
+        hp = self.hp
+        if self.any_l1[l]:
+            sgn = torch.sign(W, out=self._scratch("tmp", W.shape))
+            c = hp[f"l1_{l}"]
+            g.add_(sgn, alpha=c) if isinstance(c, float) else g.addcmul_(sgn, c)
+        if self.any_l2:
+            c = hp["l2"]
+            g.add_(W, alpha=c) if isinstance(c, float) else g.addcmul_(W, c)
+
+    def _sgd_decay(self, l: int, W: torch.Tensor) -> None:
+        """Fused SGD: ``W -= lr * (l1 * sign(W) + l2 * W)`` as ``W = W * (1 - lr l2) - lr l1 sign(W)``.
+
+        Two passes over ``W`` (three with L1) instead of materialising the penalty
+        gradient; equal to the reference up to rounding (the float64 tests hold).
+        """
+        hp = self.hp
+        sgn = None
+        if self.any_l1[l]:
+            sgn = torch.sign(W, out=self._scratch("tmp", W.shape))  # of W before the update
+        if self.any_l2:
+            W.mul_(hp["sgd_keep_l2"])
+        if sgn is not None:
+            c = hp[f"sgd_neg_l1_{l}"]
+            W.add_(sgn, alpha=c) if isinstance(c, float) else W.addcmul_(sgn, c)
+
+    def _update_layer(self, l: int, delta: torch.Tensor, inp: torch.Tensor, shared_inp: bool, k: int) -> int:
+        W, b = self.W[l], self.b[l]
+        E, O = W.shape[0], W.shape[1]
+        lr = self.hp["lr"]
+        if self.fused:
+            self._sgd_decay(l, W)
+            if isinstance(lr, float):
+                dl, alpha = delta, -lr
+            else:
+                dl, alpha = delta.mul_(self.hp["neg_lr"]), 1.0  # delta is not needed afterwards
+            if shared_inp:
+                W.view(E * O, -1).addmm_(dl.reshape(E * O, -1), inp, alpha=alpha)
+            else:
+                inpT = inp if l == 0 else inp.transpose(1, 2)  # (E, B, I)
+                W.baddbmm_(dl, inpT, alpha=alpha)
+            if b is not None:
+                # dl already carries -lr when lr is per network
+                gb = dl.sum(2, keepdim=True)
+                b.sub_(gb, alpha=lr) if isinstance(lr, float) else b.add_(gb)
+            return k
+        # general path: materialise the gradient (into a reused buffer)
+        g = self._scratch(f"g{l}", W.shape)
+        if shared_inp:
+            torch.mm(delta.reshape(E * O, -1), inp, out=g.view(E * O, -1))
+        else:
+            inpT = inp if l == 0 else inp.transpose(1, 2)
+            torch.bmm(delta, inpT, out=g)
+        self._add_penalty(l, W, g)
+        self._apply(W, g, k)
+        k += 1
+        if b is not None:
+            gb = delta.sum(2, keepdim=True)
+            self._apply(b, gb, k)
+            k += 1
+        return k
+
+    def _adam_coefficients(self) -> None:
+        """Per-step Adam scalars (float, or ``(E, 1, 1)`` when they differ between networks)."""
+        hp, t = self.hp, self.t
+        b1, b2, eps, lr = hp["beta1"], hp["beta2"], hp["eps"], hp["lr"]
+        bc1 = 1 - b1**t
+        bc2_sqrt = (1 - b2**t) ** 0.5
+        step_size = lr / bc1
+        if all(isinstance(x, float) for x in (step_size, bc2_sqrt, eps)):
+            self._adam = (step_size, bc2_sqrt, eps, 1.0, 0.0)
+        else:
+            # p -= step * m / (sqrt(v) / bc2_sqrt + eps) == m / (sqrt(v) * inv + e), with
+            # per-network inv = 1 / (bc2_sqrt * step) and e = eps / step: two in-place passes
+            # and one addcdiv_ per tensor, no temporaries (the reference's m / denom * step
+            # needs two more passes and two allocations)
+            self._adam = (step_size, bc2_sqrt, eps, 1.0 / (bc2_sqrt * step_size), eps / step_size)
+
+    def _apply(self, p: torch.Tensor, g: torch.Tensor, k: int) -> None:
+        hp = self.hp
+        if self.cum is not None:
+            self.cum[k].add_(g)
+        lr = hp["lr"]
+        if self.opt == "sgd":
+            if isinstance(lr, float):
+                p.sub_(g, alpha=lr)
+            else:
+                p.addcmul_(g, hp["neg_lr"])
+            return
+        if self.opt == "momentum":
+            buf = self.state["buf"][k]
+            buf.mul_(hp["momentum"]).add_(g)
+            if isinstance(lr, float):
+                p.sub_(buf, alpha=lr)
+            else:
+                p.addcmul_(buf, hp["neg_lr"])
+            return
+        # adam (torch.optim.Adam, single-tensor path, amsgrad=False, weight_decay=0)
+        m, v = self.state["m"][k], self.state["v"][k]
+        b1, b2 = hp["beta1"], hp["beta2"]
+        m.lerp_(g, 1 - b1)
+        if isinstance(b2, float):
+            v.mul_(b2).addcmul_(g, g, value=1 - b2)
+        else:
+            v.mul_(b2).addcmul_(g, g * (1 - b2))
+        step_size, bc2_sqrt, eps, inv, e = self._adam
+        # "tmp" (shared with the L1 sign, consumed before): one scratch tensor per shape
+        # keeps the working set of a step small enough to stay in cache
+        denom = torch.sqrt(v, out=self._scratch("tmp", v.shape))
+        if isinstance(inv, float):  # the reference's exact sequence of roundings
+            denom.div_(bc2_sqrt).add_(eps)
+            p.addcdiv_(m, denom, value=-step_size)
+        else:
+            # (E, 1, 1) factors: mul_/add_ broadcast them on the vectorised path, which a
+            # single torch.addcmul(e, denom, inv) does not (measured 4x slower)
+            denom.mul_(inv).add_(e)
+            p.addcdiv_(m, denom, value=-1.0)
+
+    # -- evaluation ------------------------------------------------------------
+    def _eval_split(self, test: bool) -> tuple[np.ndarray, np.ndarray]:
+        """Task loss and accuracy of every live network on the full train/test set."""
+        dd = self.dd
+        X = dd.X_test if test else dd.X
+        Y = dd.Y_test if test else dd.Y
+        labels = (dd.labels_test if test else dd.labels)
+        E = self.W[0].shape[0]
+        n = X.shape[1]
+        width = max(self.sizes)
+        blk = max(1, min(n, _EVAL_BLOCK_ELEMS // max(1, E * width)))
+        loss = torch.zeros(E, device=self.device, dtype=torch.float64)
+        correct = torch.zeros(E, device=self.device, dtype=torch.float64)
+        K = dd.K
+        for s in range(0, n, blk):
+            if self.shared_dataset:
+                g = int(self.net_dataset[self.alive[0]])
+                xb = X[g, s : s + blk]
+                _, _, logits = self._forward(xb, True)
+                yt = Y[g, s : s + blk].t()
+                lab = labels[g, s : s + blk] if labels is not None else None
+            else:
+                xb = X[self.ds_tensor, s : s + blk]
+                _, _, logits = self._forward(xb, False)
+                yt = Y[self.ds_tensor, s : s + blk].transpose(1, 2)
+                lab = labels[self.ds_tensor, s : s + blk] if labels is not None else None
+            if dd.loss == "bce":
+                yt = yt.expand_as(logits)
+                loss += torch.nn.functional.binary_cross_entropy_with_logits(
+                    logits, yt, reduction="none").sum((1, 2)).double()
+                correct += ((logits > 0) == (yt > 0.5)).sum((1, 2)).double()
+            else:
+                logp = torch.log_softmax(logits, dim=1)
+                loss -= (logp * yt).sum((1, 2)).double()
+                correct += (logits.argmax(1) == lab).sum(1).double()
+        denom = n * K if dd.loss == "bce" else n
+        return (loss / denom).cpu().numpy(), (correct / denom).cpu().numpy()
+
+    def _probe_responses(self) -> list[np.ndarray]:
+        """Per hidden layer, ``(E, P, H)`` responses (or transform output) of the live networks."""
+        P = self.dd.probe
+        if P.shape[0] == 1:
+            hs, _, _ = self._forward(P[0], True)
+        else:
+            hs, _, _ = self._forward(P[self.ds_tensor], False)
+        out = []
+        for h in hs:
+            r = h.transpose(1, 2)
+            if self.rec.probe_transform is not None:
+                r = self.rec.probe_transform(r)
+                if not isinstance(r, torch.Tensor) or r.ndim == 0 or r.shape[0] != h.shape[0]:
+                    raise ValueError(
+                        "probe_transform must return a tensor with the networks on its first axis, "
+                        f"(E, ...) with E = {h.shape[0]}"
+                    )
+            out.append(r.detach().cpu().numpy())
+        return out
+
+    def _params_numpy(self) -> dict[str, np.ndarray]:
+        out = {}
+        for l in range(self.L + 1):
+            out[f"W{l}"] = self.W[l].detach().to("cpu", torch.float64).numpy()
+            if self.bias:
+                out[f"b{l}"] = self.b[l].detach().to("cpu", torch.float64).numpy()[..., 0]
+        return out
+
+    def _record(self, epoch: int) -> None:
+        """History, probe and weight records at ``epoch`` for the live networks."""
+        rows = self.alive
+        if self.rec.history:
+            tl, ta = self._eval_split(False)
+            self.history["train_loss"][rows, epoch] = tl
+            self.history["train_acc"][rows, epoch] = ta
+            if self.dd.has_test:
+                vl, va = self._eval_split(True)
+                self.history["test_loss"][rows, epoch] = vl
+                self.history["test_acc"][rows, epoch] = va
+        if epoch in self.rec.probe_epochs:
+            self._store_probe(self.rec.probe_epochs.index(epoch), rows, self._probe_responses())
+        if epoch in self.rec.weight_epochs:
+            self._store_weights(self.rec.weight_epochs.index(epoch), rows, self._params_numpy())
+
+    def _store_probe(self, r, rows, resp: list[np.ndarray]) -> None:
+        if self.probe_store is None:
+            R = len(self.rec.probe_epochs)
+            self.probe_store = [np.full((self.E0, R, *x.shape[1:]), np.nan,
+                                        dtype=np.result_type(x.dtype, np.float32)) for x in resp]
+        if isinstance(r, int):
+            r = [r]
+        for layer, x in enumerate(resp):
+            for rr in r:
+                self.probe_store[layer][rows, rr] = x
+
+    def _store_weights(self, r, rows, params: dict) -> None:
+        if self.weights_store is None:
+            R = len(self.rec.weight_epochs)
+            self.weights_store = {k: np.full((self.E0, R, *v.shape[1:]), np.nan) for k, v in params.items()}
+        if isinstance(r, int):
+            r = [r]
+        for k, v in params.items():
+            for rr in r:
+                self.weights_store[k][rows, rr] = v
+
+    # -- freezing --------------------------------------------------------------
+    def _finish(self, done: np.ndarray, epoch: int, diverged: np.ndarray) -> None:
+        """Write out the networks in ``done`` (mask over live rows) and drop them from the stack."""
+        rows = self.alive[done]
+        self.stop_epoch[rows] = epoch
+        self.diverged[rows] = diverged[done]
+        params = self._params_numpy()
+        for k, v in params.items():
+            if k not in self.final:
+                self.final[k] = np.empty((self.E0, *v.shape[1:]))
+            self.final[k][rows] = v[done]
+        later_probe = [i for i, e in enumerate(self.rec.probe_epochs) if e > epoch]
+        if later_probe:
+            resp = self._probe_responses()
+            self._store_probe(later_probe, rows, [x[done] for x in resp])
+        later_w = [i for i, e in enumerate(self.rec.weight_epochs) if e > epoch]
+        if later_w:
+            self._store_weights(later_w, rows, {k: v[done] for k, v in params.items()})
+        if self.cum is not None:
+            for name, g in zip(self._trained_names(), self.cum):
+                arr = g.detach().to("cpu", torch.float64).numpy()
+                if name.startswith("b"):
+                    arr = arr[..., 0]
+                if name not in self.cum_final:
+                    self.cum_final[name] = np.empty((self.E0, *arr.shape[1:]))
+                self.cum_final[name][rows] = arr[done]
+        keep = ~done
+        if keep.all():
+            return
+        self._bufs.clear()
+        self.alive = self.alive[keep]
+        if len(self.alive) == 0:
+            return
+        idx = torch.as_tensor(np.flatnonzero(keep), device=self.device)
+
+        def sel(t):
+            return None if t is None else t.index_select(0, idx).contiguous()
+
+        self.W = [sel(w) for w in self.W]
+        self.b = [sel(b) for b in self.b]
+        for key in self.state:
+            self.state[key] = [sel(s) for s in self.state[key]]
+        if self.cum is not None:
+            self.cum = [sel(g) for g in self.cum]
+        self.np_hp = {k: v[keep] for k, v in self.np_hp.items()}
+        self._build_hp()
+        self.act.select(keep)
+        self._rebuild_streams()
+
+    def _max_change_and_finite(self, prev: list[torch.Tensor] | None):
+        trained = self._trained()
+        E = trained[0].shape[0]
+        finite = torch.ones(E, dtype=torch.bool, device=self.device)
+        for l in range(self.L + 1):  # frozen readout can't go non-finite, but check every param
+            finite &= torch.isfinite(self.W[l]).flatten(1).all(1)
+            if self.b[l] is not None:
+                finite &= torch.isfinite(self.b[l]).flatten(1).all(1)
+        dmax = None
+        if prev is not None:
+            dmax = torch.zeros(E, dtype=self.dtype, device=self.device)
+            for p, q in zip(trained, prev):
+                dmax = torch.maximum(dmax, (p - q).abs().flatten(1).amax(1))
+            dmax = dmax.cpu().numpy()
+        return finite.cpu().numpy(), dmax
+
+    # -- the epoch loop --------------------------------------------------------
+    def run(self, pbar=None) -> None:
+        dd = self.dd
+        n, B = dd.n, self.B
+        self._record(0)
+        done0 = self.epochs[self.alive] == 0
+        if done0.any():
+            self._finish(done0, 0, np.zeros(len(self.alive), dtype=bool))
+        for epoch in range(1, self.T + 1):
+            if len(self.alive) == 0:
+                break
+            perms = torch.stack([next(self.streams[k]) + k[0] * n for k in self.stream_list])
+            perms = perms.to(self.device)
+            track = bool(np.any(~np.isnan(self.tol[self.alive])))
+            prev = [p.clone() for p in self._trained()] if track else None
+            for s in range(0, n, B):
+                rows = perms[:, s : s + B]
+                if self.shared:
+                    r = rows[0]
+                    self.step(dd.X_flat.index_select(0, r), dd.Y_flat.index_select(0, r), True)
+                else:
+                    Xu = dd.X_flat[rows]  # (U, Bs, D)
+                    Yu = dd.Y_flat[rows]
+                    if not self.identity_streams:
+                        Xu = Xu.index_select(0, self.net_stream_idx)
+                        Yu = Yu.index_select(0, self.net_stream_idx)
+                    self.step(Xu, Yu, False)
+            finite, dmax = self._max_change_and_finite(prev)
+            self._record(epoch)
+            tol = self.tol[self.alive]
+            converged = np.zeros(len(self.alive), dtype=bool)
+            if dmax is not None:
+                with np.errstate(invalid="ignore"):
+                    converged = ~np.isnan(tol) & (dmax < tol)
+            done = ~finite | converged | (self.epochs[self.alive] <= epoch)
+            if done.any():
+                self._finish(done, epoch, ~finite)
+            if pbar is not None:
+                pbar.update(1)
+                pbar.set_postfix(live=len(self.alive), refresh=False)
+
+    def outputs(self) -> dict:
+        E = self.E0
+        params = [{k: self.final[k][i] for k in self.names} for i in range(E)]
+        probe = None
+        if self.probe_store is not None:
+            layers = self.probe_store
+            same = len({x.shape[2:] for x in layers}) == 1
+            if same:
+                stacked = np.stack(layers, axis=2)  # (E, R, L, ...)
+                probe = [stacked[i] for i in range(E)]
+            else:
+                probe = [[x[i] for x in layers] for i in range(E)]
+        weights_at = None
+        if self.weights_store is not None:
+            R = len(self.rec.weight_epochs)
+            weights_at = [[{k: self.weights_store[k][i, r] for k in self.names} for r in range(R)]
+                          for i in range(E)]
+        cum = None
+        if self.cum is not None:
+            cum = [{k: v[i] for k, v in self.cum_final.items()} for i in range(E)]
+        return dict(params=params, probe=probe, weights_at=weights_at, cumulative_grads=cum,
+                    history=self.history, stop_epoch=self.stop_epoch, diverged=self.diverged)
+
+
+class _ReferenceChunk(_Chunk):
+    """The engine's previous algorithm, kept only as the benchmark's same-process baseline.
+
+    Every activation is evaluated on every network of the chunk and merged with
+    ``torch.where`` (:class:`_MergedActivation`); every step allocates its
+    intermediates and the optimizer temporaries. Selected with
+    ``train_ensemble(..., _reference_algorithm=True)``
+    (``benchmarks/bench_grid_cpu.py`` reports the ratio); not used otherwise.
+    """
+
+    _act_cls = _MergedActivation
 
     # -- forward -------------------------------------------------------------
     def _forward(self, X: torch.Tensor, shared: bool):
@@ -1099,237 +1670,6 @@ class _Chunk:
         else:
             p.sub_(m / denom * step_size)
 
-    # -- evaluation ------------------------------------------------------------
-    def _eval_split(self, test: bool) -> tuple[np.ndarray, np.ndarray]:
-        """Task loss and accuracy of every live network on the full train/test set."""
-        dd = self.dd
-        X = dd.X_test if test else dd.X
-        Y = dd.Y_test if test else dd.Y
-        labels = (dd.labels_test if test else dd.labels)
-        E = self.W[0].shape[0]
-        n = X.shape[1]
-        width = max(self.sizes)
-        blk = max(1, min(n, _EVAL_BLOCK_ELEMS // max(1, E * width)))
-        loss = torch.zeros(E, device=self.device, dtype=torch.float64)
-        correct = torch.zeros(E, device=self.device, dtype=torch.float64)
-        K = dd.K
-        for s in range(0, n, blk):
-            if self.shared_dataset:
-                g = int(self.net_dataset[self.alive[0]])
-                xb = X[g, s : s + blk]
-                _, _, logits = self._forward(xb, True)
-                yt = Y[g, s : s + blk].t()
-                lab = labels[g, s : s + blk] if labels is not None else None
-            else:
-                xb = X[self.ds_tensor, s : s + blk]
-                _, _, logits = self._forward(xb, False)
-                yt = Y[self.ds_tensor, s : s + blk].transpose(1, 2)
-                lab = labels[self.ds_tensor, s : s + blk] if labels is not None else None
-            if dd.loss == "bce":
-                yt = yt.expand_as(logits)
-                loss += torch.nn.functional.binary_cross_entropy_with_logits(
-                    logits, yt, reduction="none").sum((1, 2)).double()
-                correct += ((logits > 0) == (yt > 0.5)).sum((1, 2)).double()
-            else:
-                logp = torch.log_softmax(logits, dim=1)
-                loss -= (logp * yt).sum((1, 2)).double()
-                correct += (logits.argmax(1) == lab).sum(1).double()
-        denom = n * K if dd.loss == "bce" else n
-        return (loss / denom).cpu().numpy(), (correct / denom).cpu().numpy()
-
-    def _probe_responses(self) -> list[np.ndarray]:
-        """Per hidden layer, ``(E, P, H)`` responses (or transform output) of the live networks."""
-        P = self.dd.probe
-        if P.shape[0] == 1:
-            hs, _, _ = self._forward(P[0], True)
-        else:
-            hs, _, _ = self._forward(P[self.ds_tensor], False)
-        out = []
-        for h in hs:
-            r = h.transpose(1, 2)
-            if self.rec.probe_transform is not None:
-                r = self.rec.probe_transform(r)
-                if not isinstance(r, torch.Tensor) or r.ndim == 0 or r.shape[0] != h.shape[0]:
-                    raise ValueError(
-                        "probe_transform must return a tensor with the networks on its first axis, "
-                        f"(E, ...) with E = {h.shape[0]}"
-                    )
-            out.append(r.detach().cpu().numpy())
-        return out
-
-    def _params_numpy(self) -> dict[str, np.ndarray]:
-        out = {}
-        for l in range(self.L + 1):
-            out[f"W{l}"] = self.W[l].detach().to("cpu", torch.float64).numpy()
-            if self.bias:
-                out[f"b{l}"] = self.b[l].detach().to("cpu", torch.float64).numpy()[..., 0]
-        return out
-
-    def _record(self, epoch: int) -> None:
-        """History, probe and weight records at ``epoch`` for the live networks."""
-        rows = self.alive
-        if self.rec.history:
-            tl, ta = self._eval_split(False)
-            self.history["train_loss"][rows, epoch] = tl
-            self.history["train_acc"][rows, epoch] = ta
-            if self.dd.has_test:
-                vl, va = self._eval_split(True)
-                self.history["test_loss"][rows, epoch] = vl
-                self.history["test_acc"][rows, epoch] = va
-        if epoch in self.rec.probe_epochs:
-            self._store_probe(self.rec.probe_epochs.index(epoch), rows, self._probe_responses())
-        if epoch in self.rec.weight_epochs:
-            self._store_weights(self.rec.weight_epochs.index(epoch), rows, self._params_numpy())
-
-    def _store_probe(self, r, rows, resp: list[np.ndarray]) -> None:
-        if self.probe_store is None:
-            R = len(self.rec.probe_epochs)
-            self.probe_store = [np.full((self.E0, R, *x.shape[1:]), np.nan,
-                                        dtype=np.result_type(x.dtype, np.float32)) for x in resp]
-        if isinstance(r, int):
-            r = [r]
-        for layer, x in enumerate(resp):
-            for rr in r:
-                self.probe_store[layer][rows, rr] = x
-
-    def _store_weights(self, r, rows, params: dict) -> None:
-        if self.weights_store is None:
-            R = len(self.rec.weight_epochs)
-            self.weights_store = {k: np.full((self.E0, R, *v.shape[1:]), np.nan) for k, v in params.items()}
-        if isinstance(r, int):
-            r = [r]
-        for k, v in params.items():
-            for rr in r:
-                self.weights_store[k][rows, rr] = v
-
-    # -- freezing --------------------------------------------------------------
-    def _finish(self, done: np.ndarray, epoch: int, diverged: np.ndarray) -> None:
-        """Write out the networks in ``done`` (mask over live rows) and drop them from the stack."""
-        rows = self.alive[done]
-        self.stop_epoch[rows] = epoch
-        self.diverged[rows] = diverged[done]
-        params = self._params_numpy()
-        for k, v in params.items():
-            if k not in self.final:
-                self.final[k] = np.empty((self.E0, *v.shape[1:]))
-            self.final[k][rows] = v[done]
-        later_probe = [i for i, e in enumerate(self.rec.probe_epochs) if e > epoch]
-        if later_probe:
-            resp = self._probe_responses()
-            self._store_probe(later_probe, rows, [x[done] for x in resp])
-        later_w = [i for i, e in enumerate(self.rec.weight_epochs) if e > epoch]
-        if later_w:
-            self._store_weights(later_w, rows, {k: v[done] for k, v in params.items()})
-        if self.cum is not None:
-            for name, g in zip(self._trained_names(), self.cum):
-                arr = g.detach().to("cpu", torch.float64).numpy()
-                if name.startswith("b"):
-                    arr = arr[..., 0]
-                if name not in self.cum_final:
-                    self.cum_final[name] = np.empty((self.E0, *arr.shape[1:]))
-                self.cum_final[name][rows] = arr[done]
-        keep = ~done
-        if keep.all():
-            return
-        self.alive = self.alive[keep]
-        if len(self.alive) == 0:
-            return
-        idx = torch.as_tensor(np.flatnonzero(keep), device=self.device)
-
-        def sel(t):
-            return None if t is None else t.index_select(0, idx).contiguous()
-
-        self.W = [sel(w) for w in self.W]
-        self.b = [sel(b) for b in self.b]
-        for key in self.state:
-            self.state[key] = [sel(s) for s in self.state[key]]
-        if self.cum is not None:
-            self.cum = [sel(g) for g in self.cum]
-        self.np_hp = {k: v[keep] for k, v in self.np_hp.items()}
-        self._build_hp()
-        self.act.select(keep)
-        self._rebuild_streams()
-
-    def _max_change_and_finite(self, prev: list[torch.Tensor] | None):
-        trained = self._trained()
-        E = trained[0].shape[0]
-        finite = torch.ones(E, dtype=torch.bool, device=self.device)
-        for l in range(self.L + 1):  # frozen readout can't go non-finite, but check every param
-            finite &= torch.isfinite(self.W[l]).flatten(1).all(1)
-            if self.b[l] is not None:
-                finite &= torch.isfinite(self.b[l]).flatten(1).all(1)
-        dmax = None
-        if prev is not None:
-            dmax = torch.zeros(E, dtype=self.dtype, device=self.device)
-            for p, q in zip(trained, prev):
-                dmax = torch.maximum(dmax, (p - q).abs().flatten(1).amax(1))
-            dmax = dmax.cpu().numpy()
-        return finite.cpu().numpy(), dmax
-
-    # -- the epoch loop --------------------------------------------------------
-    def run(self, pbar=None) -> None:
-        dd = self.dd
-        n, B = dd.n, self.B
-        self._record(0)
-        done0 = self.epochs[self.alive] == 0
-        if done0.any():
-            self._finish(done0, 0, np.zeros(len(self.alive), dtype=bool))
-        for epoch in range(1, self.T + 1):
-            if len(self.alive) == 0:
-                break
-            perms = torch.stack([next(self.streams[k]) + k[0] * n for k in self.stream_list])
-            perms = perms.to(self.device)
-            track = bool(np.any(~np.isnan(self.tol[self.alive])))
-            prev = [p.clone() for p in self._trained()] if track else None
-            for s in range(0, n, B):
-                rows = perms[:, s : s + B]
-                if self.shared:
-                    r = rows[0]
-                    self.step(dd.X_flat.index_select(0, r), dd.Y_flat.index_select(0, r), True)
-                else:
-                    Xu = dd.X_flat[rows]  # (U, Bs, D)
-                    Yu = dd.Y_flat[rows]
-                    if not self.identity_streams:
-                        Xu = Xu.index_select(0, self.net_stream_idx)
-                        Yu = Yu.index_select(0, self.net_stream_idx)
-                    self.step(Xu, Yu, False)
-            finite, dmax = self._max_change_and_finite(prev)
-            self._record(epoch)
-            tol = self.tol[self.alive]
-            converged = np.zeros(len(self.alive), dtype=bool)
-            if dmax is not None:
-                with np.errstate(invalid="ignore"):
-                    converged = ~np.isnan(tol) & (dmax < tol)
-            done = ~finite | converged | (self.epochs[self.alive] <= epoch)
-            if done.any():
-                self._finish(done, epoch, ~finite)
-            if pbar is not None:
-                pbar.update(1)
-                pbar.set_postfix(live=len(self.alive), refresh=False)
-
-    def outputs(self) -> dict:
-        E = self.E0
-        params = [{k: self.final[k][i] for k in self.names} for i in range(E)]
-        probe = None
-        if self.probe_store is not None:
-            layers = self.probe_store
-            same = len({x.shape[2:] for x in layers}) == 1
-            if same:
-                stacked = np.stack(layers, axis=2)  # (E, R, L, ...)
-                probe = [stacked[i] for i in range(E)]
-            else:
-                probe = [[x[i] for x in layers] for i in range(E)]
-        weights_at = None
-        if self.weights_store is not None:
-            R = len(self.rec.weight_epochs)
-            weights_at = [[{k: self.weights_store[k][i, r] for k in self.names} for r in range(R)]
-                          for i in range(E)]
-        cum = None
-        if self.cum is not None:
-            cum = [{k: v[i] for k, v in self.cum_final.items()} for i in range(E)]
-        return dict(params=params, probe=probe, weights_at=weights_at, cumulative_grads=cum,
-                    history=self.history, stop_epoch=self.stop_epoch, diverged=self.diverged)
-
 
 # ----------------------------------------------------------------------------- public entry point
 
@@ -1357,6 +1697,8 @@ def train_ensemble(
     dtype: torch.dtype = torch.float32,
     max_chunk: int | None = None,
     progress: bool = True,
+    *,
+    _reference_algorithm: bool = False,
 ) -> EnsembleResult:
     """Train every network of ``configs`` on ``data``, batched; results in input order.
 
@@ -1377,6 +1719,10 @@ def train_ensemble(
         budget (half the free GPU memory, or 2 GiB on the CPU).
     progress : bool
         tqdm progress bars over chunks and epochs.
+    _reference_algorithm : bool
+        Private, for the benchmarks: train with the engine's previous algorithm
+        (:class:`_ReferenceChunk`) to measure the speed-up in the same process.
+        Same results up to rounding.
 
     Returns
     -------
@@ -1406,6 +1752,9 @@ def train_ensemble(
             if c.dataset >= dd.probe.shape[0]:
                 raise ValueError(f"configs[{i}].dataset = {c.dataset} has no probe set (probe has {dd.probe.shape[0]})")
     chunks = _plan_chunks(configs, data, records, dev, dtype, max_chunk)
+    chunk_cls = _ReferenceChunk if _reference_algorithm else _Chunk
+    if not _reference_algorithm:
+        chunks = [_block_order(configs, members) for members in chunks]
 
     E = len(configs)
     T = max(c.epochs for c in configs)
@@ -1427,7 +1776,7 @@ def train_ensemble(
             chunk = None
             try:
                 with torch.no_grad():
-                    chunk = _Chunk([configs[i] for i in members], dd, records, dev, dtype)
+                    chunk = chunk_cls([configs[i] for i in members], dd, records, dev, dtype)
                     inner = tqdm(total=chunk.T, desc=f"epochs ({len(members)} nets)", disable=not progress,
                                  leave=False)
                     try:
@@ -1478,3 +1827,25 @@ def train_ensemble(
         device=describe_device(dev),
         wall_time_s=time.perf_counter() - t0,
     )
+
+
+def log_epochs(epochs: int, n: int) -> tuple[int, ...]:
+    """About ``n`` record epochs from 0 (initialisation) to ``epochs``, evenly spaced on a log(1 + e) scale.
+
+    For :class:`Records` (``probe_epochs``, ``weight_epochs``): early training, where the
+    geometry moves fastest, gets more records. Always contains 0 and ``epochs``.
+
+    >>> log_epochs(25, 6)
+    (0, 1, 3, 6, 13, 25)
+
+    Raises
+    ------
+    ValueError
+        ``epochs < 1`` or ``n < 2``.
+    """
+    if isinstance(epochs, bool) or not (isinstance(epochs, (int, np.integer)) and epochs >= 1):
+        raise ValueError(f"epochs must be an integer >= 1, got {epochs!r}")
+    if isinstance(n, bool) or not (isinstance(n, (int, np.integer)) and n >= 2):
+        raise ValueError(f"the number of record epochs n must be an integer >= 2, got {n!r}")
+    grid = np.expm1(np.linspace(0.0, math.log1p(int(epochs)), int(n)))
+    return tuple(sorted({int(round(e)) for e in grid} | {0, int(epochs)}))

@@ -16,8 +16,8 @@ Store layout (``store_dir/``)::
 
     index.json          grid hash, factors, fixed settings, chunk plan, completed chunks
     chunk_00000.npz     one EnsembleResult per chunk (see ensemble.save_result), with the
-    chunk_00001.npz     grid hash and the grid indices of its networks inside
-    ...
+    chunk_00001.npz     grid hash, its chunk number, the grid indices of its networks,
+    ...                 a SHA-256 checksum of its arrays and the grid's description inside
 
 Guarantees
 
@@ -33,6 +33,16 @@ Guarantees
   file and may run at the same time, on different machines sharing the folder.
   ``index.json`` is rewritten atomically by each of them; its ``completed`` list is
   informative, the chunk files are the truth.
+* Every chunk is verified when it is read (:func:`run_grid`, :func:`grid_status`,
+  :func:`load_grid`): readable, checksum of its arrays, grid hash, chunk number and
+  network ids as planned. A corrupted, truncated or misplaced file (say
+  ``chunk_00000.npz`` copied over ``chunk_00001.npz``) is reported by name and
+  counts as not finished, so the next :func:`run_grid` recomputes it; :func:`load_grid`
+  refuses it instead of returning wrong networks.
+* A missing or unreadable ``index.json`` is rebuilt from the chunk files, which
+  carry the grid's description (:func:`rebuild_index`).
+* Files are created with mode 0644 (readable by the group, as ``claims.json``), so a
+  store on a shared folder works across machines and users.
 
 Beyond one GPU
 --------------
@@ -73,6 +83,7 @@ import itertools
 import json
 import os
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -80,14 +91,13 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from .claims import write_json_atomic
+from .io import to_plain, write_json
 from .ensemble import (
     EnsembleResult,
     Records,
     TrainData,
     concat_results,
     group_key,
-    load_result,
     save_result,
     train_ensemble,
 )
@@ -100,20 +110,13 @@ __all__ = [
     "run_grid",
     "load_grid",
     "grid_status",
+    "rebuild_index",
+    "write_store_file",
+    "read_store_file",
 ]
 
 _FORMAT = "repgeom_lite.grid/1"
 _INDEX = "index.json"
-
-
-def _jsonable(x: Any) -> Any:
-    if isinstance(x, dict):
-        return {str(k): _jsonable(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_jsonable(v) for v in x]
-    if isinstance(x, np.generic):
-        return x.item()
-    return x
 
 
 def parse_shard(text: str | tuple[int, int] | None) -> tuple[int, int] | None:
@@ -192,7 +195,7 @@ class Grid:
                         f"(or have dict levels); valid: {valid}"
                     )
                 fields_here = {name}
-            keys = [json.dumps(_jsonable(v), sort_keys=True) for v in levels]
+            keys = [json.dumps(to_plain(v), sort_keys=True) for v in levels]
             if len(set(keys)) != len(keys):
                 raise ValueError(f"factor {name!r} has duplicated levels: {levels}")
             for f in fields_here:
@@ -241,9 +244,9 @@ class Grid:
         """Index of each config's level of ``factor`` -> ``(len(grid),)`` int (for colouring/grouping)."""
         if factor not in self.factors:
             raise ValueError(f"unknown factor {factor!r}; valid: {', '.join(self.factors)}")
-        keys = [json.dumps(_jsonable(v), sort_keys=True) for v in self.factors[factor]]
+        keys = [json.dumps(to_plain(v), sort_keys=True) for v in self.factors[factor]]
         pos = {k: j for j, k in enumerate(keys)}
-        return np.array([pos[json.dumps(_jsonable(r[factor]), sort_keys=True)] for r in self._table])
+        return np.array([pos[json.dumps(to_plain(r[factor]), sort_keys=True)] for r in self._table])
 
     def chunks(self, chunk_size: int) -> list[list[int]]:
         """Fixed partition of the grid indices into chunks of at most ``chunk_size``.
@@ -268,7 +271,7 @@ class Grid:
         return sorted(idx for k, ch in enumerate(self.chunks(chunk_size)) if k % n == i for idx in ch)
 
     def to_dict(self) -> dict:
-        return {"factors": _jsonable(self.factors), "fixed": _jsonable(self.fixed)}
+        return {"factors": to_plain(self.factors), "fixed": to_plain(self.fixed)}
 
 
 @dataclass(frozen=True)
@@ -336,42 +339,227 @@ def _chunk_file(k: int) -> str:
     return f"chunk_{k:05d}.npz"
 
 
-def _read_chunk_meta(path: Path) -> dict | None:
-    """The ``extra`` metadata of a finished chunk file, or None if unreadable."""
+class _Arrays(dict):
+    """The arrays of an ``.npz`` file as ``ensemble._result_from_arrays`` reads them."""
+
+    @property
+    def files(self) -> list[str]:
+        return list(self.keys())
+
+
+def _arrays_digest(arrays) -> str:
+    """SHA-256 over every array but ``__meta__``: name, dtype, shape and bytes, in name order."""
+    h = hashlib.sha256()
+    for name in sorted(arrays):
+        if name == "__meta__":
+            continue
+        a = np.ascontiguousarray(arrays[name])
+        h.update(f"{name}\0{a.dtype.str}\0{a.shape}\0".encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
+def write_store_file(result: EnsembleResult, path: str | os.PathLike, extra_meta: dict | None = None) -> Path:
+    """Save ``result`` like :func:`~repgeom_lite.ensemble.save_result`, with a checksum, mode 0644, atomically.
+
+    The file appears under its name only once complete (temporary file + rename) and
+    is readable by the group (``save_result`` alone leaves mkstemp's 0600). Its
+    metadata holds ``extra_meta`` plus ``"checksum"``, the SHA-256 of its arrays,
+    which :func:`read_store_file` verifies.
+    """
+    from .ensemble import _result_to_arrays
+
+    path = Path(path)
+    arrays, _ = _result_to_arrays(result)
+    meta = {**(extra_meta or {}), "checksum": _arrays_digest(arrays)}
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{time.monotonic_ns()}.tmp")
+    try:
+        save_result(result, tmp, extra_meta=meta)
+        os.chmod(tmp, 0o644)  # mkstemp (inside save_result) creates 0600; stores are shared
+        os.replace(tmp, path)
+    except BaseException:
+        if tmp.exists():
+            tmp.unlink()
+        raise
+    return path
+
+
+def _read_verified(path: Path, expect: dict | None = None, want_result: bool = True):
+    """``(result or None, extra_meta)`` of a store file after checking it; ``ValueError`` naming the file."""
     try:
         with np.load(path, allow_pickle=False) as src:
-            meta = json.loads(src["__meta__"].tobytes().decode("utf-8"))
-        return meta.get("extra", {})
-    except Exception:
-        return None
+            loaded = _Arrays({k: src[k] for k in src.files})
+    except FileNotFoundError:
+        raise ValueError(f"{path}: no such file") from None
+    except Exception as err:  # BadZipFile, truncated zip member, zlib/CRC errors, not an npz
+        raise ValueError(f"{path} is unreadable ({type(err).__name__}: {err})") from None
+    if "__meta__" not in loaded:
+        raise ValueError(f"{path} is not a repgeom_lite result file (no metadata)")
+    try:
+        meta = json.loads(loaded["__meta__"].tobytes().decode("utf-8"))
+        extra = dict(meta.get("extra", {}))
+    except (ValueError, AttributeError, TypeError) as err:
+        raise ValueError(f"{path} has unreadable metadata ({err})") from None
+    if "checksum" not in extra:
+        raise ValueError(f"{path} has no checksum (written by an older version of repgeom_lite)")
+    if _arrays_digest(loaded) != extra["checksum"]:
+        raise ValueError(f"{path} fails its checksum: the file is corrupted")
+    for key, value in (expect or {}).items():
+        if extra.get(key) != value:
+            shown = extra.get(key)
+            if isinstance(shown, list) and len(shown) > 8:
+                shown = f"[{', '.join(map(str, shown[:8]))}, ...]"
+            elif isinstance(shown, str) and len(shown) > 40:
+                shown = shown[:37] + "..."
+            raise ValueError(f"{path} holds {key} {shown!r}, not this store's (a misplaced or foreign file)")
+    if not want_result:
+        return None, extra
+    from .ensemble import _result_from_arrays
+
+    result = _result_from_arrays(loaded, meta)
+    if "indices" in extra and result._ids().tolist() != list(extra["indices"]):
+        raise ValueError(f"{path}: its networks' ids differ from its recorded grid indices")
+    return result, extra
 
 
-def _finished(store: Path, grid_hash: str, n_chunks: int) -> list[int]:
-    done = []
-    for k in range(n_chunks):
+def read_store_file(path: str | os.PathLike, expect: dict | None = None) -> tuple[EnsembleResult, dict]:
+    """Read a file written by :func:`write_store_file`, verified: ``(result, extra_meta)``.
+
+    Parameters
+    ----------
+    path : path
+    expect : dict, optional
+        Metadata the file must hold (e.g. ``{"grid_hash": ..., "chunk": 3}``).
+
+    Raises
+    ------
+    ValueError
+        Naming the file: unreadable (corrupted or truncated), no checksum, checksum
+        mismatch, metadata other than ``expect`` (misplaced), or ids that disagree.
+    """
+    return _read_verified(Path(path), expect)
+
+
+def _chunk_expect(grid_hash: str, k: int, indices: Sequence[int]) -> dict:
+    return {"grid_hash": grid_hash, "chunk": k, "indices": [int(i) for i in indices]}
+
+
+def _scan_chunks(store: Path, grid_hash: str, plan: list, only=None) -> tuple[list[int], dict[int, str]]:
+    """Verified finished chunks (of ``only``, default all), and ``{k: reason}`` for files present but bad."""
+    done, bad = [], {}
+    for k, idx in enumerate(plan):
+        if only is not None and k not in only:
+            continue
         p = store / _chunk_file(k)
-        if p.exists():
-            meta = _read_chunk_meta(p)
-            if meta is not None and meta.get("grid_hash") == grid_hash:
-                done.append(k)
-    return done
+        if not p.exists():
+            continue
+        try:
+            _read_verified(p, _chunk_expect(grid_hash, k, idx), want_result=False)
+        except ValueError as err:
+            bad[k] = str(err)
+            continue
+        done.append(k)
+    return done, bad
 
 
-def _write_index(store: Path, grid: Grid, grid_hash: str, chunk_size: int, chunks: list, dtype) -> None:
-    done = _finished(store, grid_hash, len(chunks))
-    index = {
+def _warn_bad(bad: dict[int, str], what: str) -> None:
+    if bad:
+        warnings.warn(
+            f"{len(bad)} bad chunk file(s) {what}: " + "; ".join(bad.values()), RuntimeWarning, stacklevel=3
+        )
+
+
+def _index_doc(grid_hash: str, n_configs: int, chunk_size: int, dtype: str, grid_dict: dict, table: list,
+               plan: list, done: list) -> dict:
+    return {
         "format": _FORMAT,
         "grid_hash": grid_hash,
-        "n_configs": len(grid),
+        "n_configs": n_configs,
         "chunk_size": chunk_size,
-        "dtype": str(dtype),
-        **grid.to_dict(),
-        "table": _jsonable(grid.table()),
-        "chunks": [{"id": k, "file": _chunk_file(k), "indices": ch} for k, ch in enumerate(chunks)],
+        "dtype": dtype,
+        **grid_dict,
+        "table": table,
+        "chunks": [{"id": k, "file": _chunk_file(k), "indices": ch} for k, ch in enumerate(plan)],
         "completed": done,
         "updated": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
-    write_json_atomic(index, store / _INDEX)
+
+
+def _write_index(store: Path, grid: Grid, grid_hash: str, chunk_size: int, chunks: list, dtype,
+                 done: list) -> None:
+    index = _index_doc(grid_hash, len(grid), chunk_size, str(dtype), grid.to_dict(),
+                       to_plain(grid.table()), chunks, sorted(done))
+    write_json(index, store / _INDEX)
+
+
+def _load_index(store: Path) -> dict | None:
+    """The parsed ``index.json``, or None when it is missing, truncated or malformed."""
+    try:
+        with open(store / _INDEX, encoding="utf-8") as fh:
+            index = json.load(fh)
+    except (OSError, ValueError):
+        return None
+    required = ("grid_hash", "n_configs", "chunks")
+    if not isinstance(index, dict) or any(k not in index for k in required):
+        return None
+    return index
+
+
+def rebuild_index(store_dir: str | os.PathLike) -> dict:
+    """Rewrite ``index.json`` from the chunk files (each carries the grid's description).
+
+    Returns the new index. Chunk files that fail verification are ignored (and
+    reported in a warning); the rebuilt ``completed`` list holds the good ones.
+
+    Raises
+    ------
+    ValueError
+        No readable chunk file, or chunk files of different grids in one folder.
+    """
+    store = Path(store_dir)
+    metas, bad = [], {}
+    for p in sorted(store.glob("chunk_*.npz")):
+        try:
+            _, extra = _read_verified(p, want_result=False)
+        except ValueError as err:
+            bad[p.name] = str(err)
+            continue
+        if "plan" not in extra or "grid" not in extra:
+            bad[p.name] = f"{p} has no grid description (written by an older version of repgeom_lite)"
+            continue
+        metas.append((p, extra))
+    _warn_bad(bad, f"in {str(store)!r} ignored while rebuilding {_INDEX}")
+    if not metas:
+        raise ValueError(
+            f"{str(store)!r} has no usable {_INDEX} and no readable chunk file to rebuild it from; "
+            "is it a run_grid store_dir? (delete the folder to start again)"
+        )
+    hashes = sorted({extra["grid_hash"] for _, extra in metas})
+    if len(hashes) > 1:
+        raise ValueError(f"{str(store)!r} holds chunk files of {len(hashes)} different grids ({', '.join(hashes)}); "
+                         "keep one grid per folder")
+    first = metas[0][1]
+    plan = first["plan"]
+    done = [int(extra["chunk"]) for p, extra in metas
+            if p.name == _chunk_file(int(extra["chunk"])) and extra.get("indices") == plan[int(extra["chunk"])]]
+    factors = first["grid"]["factors"]
+    table = [dict(zip(factors, combo)) for combo in itertools.product(*factors.values())]
+    index = _index_doc(first["grid_hash"], first["n_configs"], first["chunk_size"], first["dtype"],
+                       first["grid"], table, plan, sorted(done))
+    write_json(index, store / _INDEX)
+    return index
+
+
+def _read_index(store: Path) -> dict:
+    """``index.json``, rebuilt from the chunk files (with a warning) when it is unreadable."""
+    if not (store / _INDEX).exists() and not any(store.glob("chunk_*.npz")):
+        raise ValueError(f"{str(store)!r} has no {_INDEX}; is it a run_grid store_dir?")
+    index = _load_index(store)
+    if index is None:
+        index = rebuild_index(store)
+        warnings.warn(f"{store / _INDEX} was missing or unreadable; rebuilt it from the chunk files",
+                      RuntimeWarning, stacklevel=3)
+    return index
 
 
 def run_grid(
@@ -426,23 +614,36 @@ def run_grid(
     ghash = _grid_hash(grid, data, records, chunk_size, dtype)
     store = Path(store_dir)
     store.mkdir(parents=True, exist_ok=True)
-    index_path = store / _INDEX
-    if index_path.exists():
-        with open(index_path, encoding="utf-8") as fh:
-            old = json.load(fh)
-        if old.get("grid_hash") != ghash:
-            raise ValueError(
-                f"store_dir {str(store)!r} holds results of a different grid or data "
-                f"(hash {old.get('grid_hash')} != {ghash}); use a new folder or delete the old one"
-            )
-    _write_index(store, grid, ghash, chunk_size, chunks, dtype)
+    old = _load_index(store)
+    if old is not None:
+        old_hash = old.get("grid_hash")
+    elif (store / _INDEX).exists() or any(store.glob("chunk_*.npz")):
+        # index.json unreadable (e.g. truncated): the chunk files say which grid this store holds
+        others = sorted(_chunk_hashes(store) - {ghash})
+        old_hash = others[0] if others else ghash
+        if not others:
+                warnings.warn(f"{store / _INDEX} was missing or unreadable; rebuilding it from the chunk files",
+                          RuntimeWarning, stacklevel=2)
+    else:
+        old_hash = ghash
+    if old_hash != ghash:
+        raise ValueError(
+            f"store_dir {str(store)!r} holds results of a different grid or data "
+            f"(hash {old_hash} != {ghash}); use a new folder or delete the old one"
+        )
     mine = [k for k in range(len(chunks)) if sh is None or k % sh[1] == sh[0]]
-    done = set(_finished(store, ghash, len(chunks)))
+    found, bad = _scan_chunks(store, ghash, chunks)
+    _warn_bad({k: r for k, r in bad.items() if k in mine}, "will be recomputed")
+    _warn_bad({k: r for k, r in bad.items() if k not in mine}, "belong to other shards (rerun those)")
+    done = set(found)
+    _write_index(store, grid, ghash, chunk_size, chunks, dtype, done)
     trained, skipped = [], []
     from tqdm.auto import tqdm
 
     todo = [k for k in mine if k not in done]
     skipped = [k for k in mine if k in done]
+    meta = {"n_configs": len(grid), "chunk_size": chunk_size, "dtype": str(dtype), "grid": grid.to_dict(),
+            "plan": [list(map(int, ch)) for ch in chunks]}
     bar = tqdm(total=len(todo), desc="grid chunks", disable=not progress)
     try:
         for k in todo:
@@ -450,35 +651,60 @@ def run_grid(
             result = train_ensemble([configs[i] for i in idx], data, records, device=device, dtype=dtype,
                                     max_chunk=max_chunk, progress=progress)
             result = dataclasses.replace(result, ids=np.asarray(idx))
-            save_result(result, store / _chunk_file(k),
-                        extra_meta={"grid_hash": ghash, "chunk": k, "indices": list(idx)})
+            write_store_file(result, store / _chunk_file(k), extra_meta={**_chunk_expect(ghash, k, idx), **meta})
             trained.append(k)
-            _write_index(store, grid, ghash, chunk_size, chunks, dtype)
+            done.add(k)
+            _write_index(store, grid, ghash, chunk_size, chunks, dtype, done)
             bar.update(1)
     finally:
         bar.close()
-    complete = len(_finished(store, ghash, len(chunks))) == len(chunks)
+    missing = set(range(len(chunks))) - done
+    if missing:  # other shards may have finished theirs meanwhile
+        done |= set(_scan_chunks(store, ghash, chunks, only=missing)[0])
+    complete = len(done) == len(chunks)
     return GridRun(str(store), ghash, len(chunks), mine, trained, skipped, complete,
                    time.perf_counter() - t0)
 
 
-def grid_status(store_dir: str | os.PathLike) -> dict:
-    """``{"n_chunks", "completed", "missing", "n_configs", "grid_hash"}`` of a store (from its files)."""
-    store = Path(store_dir)
-    index_path = store / _INDEX
-    if not index_path.exists():
-        raise ValueError(f"{str(store)!r} has no {_INDEX}; is it a run_grid store_dir?")
-    with open(index_path, encoding="utf-8") as fh:
-        index = json.load(fh)
-    n_chunks = len(index["chunks"])
-    done = _finished(store, index["grid_hash"], n_chunks)
-    return {
+def _chunk_hashes(store: Path) -> set[str]:
+    """Grid hashes of the readable chunk files in ``store``."""
+    hashes = set()
+    for p in store.glob("chunk_*.npz"):
+        try:
+            hashes.add(_read_verified(p, want_result=False)[1].get("grid_hash"))
+        except ValueError:
+            continue
+    return hashes
+
+
+def _status(store: Path) -> tuple[dict, dict[int, str]]:
+    index = _read_index(store)
+    plan = [c["indices"] for c in index["chunks"]]
+    done, bad = _scan_chunks(store, index["grid_hash"], plan)
+    status = {
         "n_configs": index["n_configs"],
         "grid_hash": index["grid_hash"],
-        "n_chunks": n_chunks,
+        "n_chunks": len(plan),
         "completed": done,
-        "missing": [k for k in range(n_chunks) if k not in set(done)],
+        "missing": [k for k in range(len(plan)) if k not in set(done)],
+        "bad": {_chunk_file(k): reason for k, reason in bad.items()},
     }
+    return status, index
+
+
+def grid_status(store_dir: str | os.PathLike) -> dict:
+    """``{"n_chunks", "completed", "missing", "bad", "n_configs", "grid_hash"}`` of a store (from its files).
+
+    Every chunk file is verified (readable, checksum, grid hash, chunk number, ids);
+    one that fails is ``missing`` and listed in ``bad`` (``{file name: reason}``).
+    An unreadable ``index.json`` is rebuilt from the chunk files (with a warning).
+
+    Raises
+    ------
+    ValueError
+        No store there (neither an index nor a readable chunk file).
+    """
+    return _status(Path(store_dir))[0]
 
 
 def load_grid(store_dir: str | os.PathLike, allow_partial: bool = False) -> EnsembleResult:
@@ -493,17 +719,36 @@ def load_grid(store_dir: str | os.PathLike, allow_partial: bool = False) -> Ense
     Raises
     ------
     ValueError
-        No store there, or missing chunks (listed) when ``allow_partial`` is False.
+        No store there; a bad chunk file (corrupted, truncated, misplaced: named, with
+        the reason) or missing chunks (listed) when ``allow_partial`` is False.
     """
-    status = grid_status(store_dir)
-    if status["missing"] and not allow_partial:
+    store = Path(store_dir)
+    index = _read_index(store)
+    plan = [c["indices"] for c in index["chunks"]]
+    parts, missing, bad = [], [], {}
+    for k, idx in enumerate(plan):
+        path = store / _chunk_file(k)
+        if not path.exists():
+            missing.append(k)
+            continue
+        try:
+            parts.append(_read_verified(path, _chunk_expect(index["grid_hash"], k, idx))[0])
+        except ValueError as err:
+            bad[k] = str(err)
+    if bad and not allow_partial:
         raise ValueError(
-            f"grid in {str(store_dir)!r} is incomplete: chunks {status['missing']} of {status['n_chunks']} "
+            f"grid in {str(store)!r} has {len(bad)} bad chunk file(s): " + "; ".join(bad.values())
+            + ". Rerun run_grid with the same arguments to recompute them"
+        )
+    _warn_bad(bad, "skipped (allow_partial=True)")
+    missing = sorted(missing + list(bad))
+    if missing and not allow_partial:
+        raise ValueError(
+            f"grid in {str(store)!r} is incomplete: chunks {missing} of {len(plan)} "
             "are missing; run the remaining shards (or pass allow_partial=True)"
         )
-    if not status["completed"]:
-        raise ValueError(f"grid in {str(store_dir)!r} has no finished chunk yet")
-    parts = [load_result(Path(store_dir) / _chunk_file(k)) for k in status["completed"]]
+    if not parts:
+        raise ValueError(f"grid in {str(store)!r} has no finished chunk yet")
     merged = concat_results(parts)
     order = np.argsort(merged.ids, kind="stable")
     return merged.subset(order)
@@ -527,6 +772,8 @@ def main(argv: Sequence[str] | None = None) -> int:
           f"({s['n_configs']} configs, grid {s['grid_hash']})")
     if s["missing"]:
         print(f"missing chunks: {s['missing']}")
+    for reason in s["bad"].values():
+        print(f"bad chunk file (recomputed by the next run): {reason}")
     return 0 if not s["missing"] else 1
 
 

@@ -83,6 +83,10 @@ __all__ = [
     "param_names",
     "epoch_permutations",
     "activation_fn",
+    "stack_params",
+    "hidden_responses",
+    "split_activation",
+    "activation_label",
 ]
 
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "clipped_relu", "shifted_relu", "linear")
@@ -462,3 +466,173 @@ def activation_fn(name: str, act_param: float | None = None):
     if name == "shifted_relu":
         return lambda a: torch.relu(a + p)
     return lambda a: a
+
+
+# -- forward pass of recorded parameters ------------------------------------------
+
+
+def stack_params(params: Any) -> dict[str, Any]:
+    """Stack recorded parameter dicts into one dict of arrays with leading (batch) dims.
+
+    Parameters
+    ----------
+    params : dict, or (nested) list of dicts
+        ``EnsembleResult.params`` (a list over networks: leading dims ``(E,)``),
+        ``EnsembleResult.weights_at`` (networks × weight epochs: ``(E, R)``), one
+        network's ``weights_at[i]`` (``(R,)``), or a single dict (returned as arrays).
+
+    Returns
+    -------
+    dict of str -> ndarray
+        ``{"W0": (..., H_1, D), "b0": (..., H_1), ..., "W{L}": (..., K, H_L), ...}``.
+
+    Raises
+    ------
+    ValueError
+        Empty lists, dicts with different keys, or shapes that differ between items.
+    """
+    import numpy as np
+
+    if isinstance(params, dict):
+        return {k: np.asarray(v.detach().cpu() if isinstance(v, torch.Tensor) else v) for k, v in params.items()}
+    if not isinstance(params, (list, tuple)) or len(params) == 0:
+        raise ValueError(f"params must be a dict or a non-empty (nested) list of dicts; got {type(params).__name__}")
+    items = [stack_params(p) for p in params]
+    keys = set(items[0])
+    for i, it in enumerate(items):
+        if set(it) != keys:
+            raise ValueError(f"params[{i}] has keys {sorted(it)}, params[0] has {sorted(keys)}")
+    out = {}
+    for k in items[0]:
+        shapes = {it[k].shape for it in items}
+        if len(shapes) != 1:
+            raise ValueError(f"{k} has different shapes across items: {sorted(shapes)}")
+        out[k] = np.stack([it[k] for it in items])
+    return out
+
+
+def hidden_responses(params: dict, X: Any, activation: str, act_param: float | None = None,
+                     layers: Any = None) -> list:
+    """Responses of every layer of (stacks of) networks to inputs: the model of this module.
+
+    ``z_0 = X``, ``z_l = f(z_{l-1} W_{l-1}^T + b_{l-1})`` for ``l = 1..L`` and
+    ``logits = z_L W_L^T + b_L`` (no biases when the params hold none), computed in
+    float64 with :func:`activation_fn` -- the same function the engine and the
+    reference use. Leading dims of the parameters (networks, epochs, ...) are
+    batched; stack recorded parameters with :func:`stack_params`
+    (``stack_params(res.weights_at)`` -> ``(E, R, ...)``).
+
+    Parameters
+    ----------
+    params : dict
+        ``{"W0": (..., H_1, D), "b0": (..., H_1), ..., "W{L}": (..., K, H_L), "b{L}": (..., K)}``
+        as in :class:`repgeom_lite.ensemble.EnsembleResult` (NumPy or torch); the
+        last weight ``W{L}`` is the linear readout, so ``L >= 1`` hidden layers need
+        ``W0`` and ``W1``.
+    X : array-like, (n, D) or (..., n, D)
+        Inputs; leading dims broadcast against the parameters' (one input set per
+        network: ``(E, n, D)``).
+    activation, act_param : str, float or None
+        As in :class:`NetConfig`.
+    layers : sequence of int, optional
+        Which outputs to return: ``0..L-1`` are the hidden layers ``z_1..z_L``,
+        ``L`` (or ``-1``) the logits. Default: all, ``[z_1, ..., z_L, logits]``.
+        Only the layers up to the deepest requested one are computed.
+
+    Returns
+    -------
+    list of ndarray, float64
+        One ``(..., n, H_l)`` array per requested layer (``(..., n, K)`` for the logits).
+
+    Raises
+    ------
+    ValueError
+        Missing weights, input width or leading dims that do not match, or a layer
+        index out of range.
+    """
+    import numpy as np
+
+    f = activation_fn(activation, act_param)
+
+    def as_t(v: Any, name: str) -> torch.Tensor:
+        if isinstance(v, torch.Tensor):
+            return v.detach().to("cpu", torch.float64)
+        arr = np.asarray(v)
+        if arr.dtype.kind not in "biuf":
+            raise ValueError(f"{name} must be a real numeric array, got dtype {arr.dtype}")
+        return torch.as_tensor(arr, dtype=torch.float64)
+
+    n_w = 0
+    while f"W{n_w}" in params:
+        n_w += 1
+    L = n_w - 1
+    if L < 1:
+        raise ValueError(
+            f"params must hold at least one hidden layer and a readout (W0 and W1); got keys {sorted(params)}"
+        )
+    if layers is None:
+        wanted = list(range(L + 1))
+    else:
+        wanted = []
+        for layer in layers:
+            if isinstance(layer, bool) or not isinstance(layer, (int, np.integer)) or not -(L + 1) <= layer <= L:
+                raise ValueError(f"layers must hold integers in 0..{L} (or -{L + 1}..-1); got {layer!r}")
+            wanted.append(int(layer) % (L + 1))
+    z = as_t(X, "X")
+    if z.ndim < 2:
+        raise ValueError(f"X must have shape (n, D) or (..., n, D), got shape {tuple(z.shape)}")
+    out: dict[int, torch.Tensor] = {}
+    for layer in range(max(wanted) + 1):
+        W = as_t(params[f"W{layer}"], f"W{layer}")
+        if W.ndim < 2:
+            raise ValueError(f"W{layer} must have shape (..., out, in), got shape {tuple(W.shape)}")
+        if z.shape[-1] != W.shape[-1]:
+            what = "X" if layer == 0 else f"layer {layer} (W{layer})"
+            raise ValueError(f"{what} expects {W.shape[-1]} inputs, got {z.shape[-1]} (shape {tuple(z.shape)})")
+        try:
+            a = z @ W.transpose(-1, -2)
+            if f"b{layer}" in params:
+                a = a + as_t(params[f"b{layer}"], f"b{layer}").unsqueeze(-2)
+        except RuntimeError as err:
+            raise ValueError(
+                f"leading (batch) dims of the inputs {tuple(z.shape[:-2])} and W{layer} {tuple(W.shape[:-2])} "
+                f"do not broadcast ({err})"
+            ) from err
+        z = f(a) if layer < L else a
+        out[layer] = z
+    return [out[layer].numpy() for layer in wanted]
+
+
+# -- activation specs as a reader writes them in a notebook ------------------------
+
+
+def split_activation(spec: Any) -> tuple[str, float | None]:
+    """``"tanh"`` -> ``("tanh", None)``; ``("shifted_relu", 0.5)`` -> ``("shifted_relu", 0.5)``.
+
+    The form a chapter's one-line activation list takes
+    (``activations = ["tanh", "relu", ("clipped_relu", 1.0)]``), split into the
+    ``activation`` and ``act_param`` fields of :class:`NetConfig`.
+
+    Raises
+    ------
+    ValueError
+        Not a name or a ``(name, parameter)`` pair, or an unknown activation name.
+    """
+    if isinstance(spec, str):
+        name, param = spec, None
+    elif isinstance(spec, (tuple, list)) and len(spec) == 2 and isinstance(spec[0], str):
+        name, param = spec[0], None if spec[1] is None else float(spec[1])
+    else:
+        raise ValueError(f"an activation must be a name or a (name, parameter) pair, e.g. ('shifted_relu', 0.5); got {spec!r}")
+    _choice("activation", name, ACTIVATIONS)
+    return name, param
+
+
+def activation_label(spec: Any) -> str:
+    """Display label of an activation spec: ``"tanh"``, ``"ReLU"``, ``"clipped ReLU u=1"``, ``"shifted ReLU s=+0.5"``."""
+    name, p = split_activation(spec)
+    if name == "clipped_relu":
+        return f"clipped ReLU u={_ACT_PARAM_DEFAULT[name] if p is None else p:g}"
+    if name == "shifted_relu":
+        return f"shifted ReLU s={_ACT_PARAM_DEFAULT[name] if p is None else p:+g}"
+    return {"relu": "ReLU"}.get(name, name)

@@ -36,9 +36,9 @@ Design choices (the thesis publishes neither its levels nor its attribution meth
   because seeds alone move an RDM more than any factor does, the factor's
   *systematic shift* -- the part of the change that points the same way in every
   stratum, an unbiased U-statistic -- ranks the factors (bootstrap CIs over strata,
-  permutation tests shuffling levels within strata). See :class:`FactorEffects`.
+  permutation tests shuffling levels within strata). See :class:`repgeom_lite.stats.FactorEffects`.
 * **Comparable accuracy.** Pairs within one accuracy point against seed pairs, by the
-  probability that such a pair is more dissimilar (:func:`comparable_accuracy`).
+  probability that such a pair is more dissimilar (:func:`repgeom_lite.stats.comparable_accuracy`).
 """
 
 from __future__ import annotations
@@ -56,18 +56,28 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import torch
 
-from ..claims import ClaimSpec, Measured, write_json_atomic
+from ..claims import ClaimSpec, Measured
 from ..ensemble import (
     EnsembleResult,
     NetConfig,
     Records,
     TrainData,
-    load_result,
-    save_result,
     train_ensemble,
 )
-from ..grid import Grid, load_grid, run_grid
+from ..grid import Grid, load_grid, read_store_file, run_grid, write_store_file
 from ..metrics.rsa import CONSTANT_RTOL
+from ..models import ACTIVATIONS, INITS, OPTIMIZERS
+from ..plotting import get_ax, get_axes
+from ..presets import Knob
+from ..stats import (
+    ComparableAccuracy,
+    FactorEffects,
+    TwoFactorEffects,
+    comparable_accuracy,
+    factor_effects,
+    seed_floor,
+    two_factor_effects,
+)
 
 __all__ = [
     "FACTORS",
@@ -85,12 +95,6 @@ __all__ = [
     "square_rdms",
     "head_accuracy",
     "rdm_pca",
-    "FactorEffects",
-    "factor_effects",
-    "TwoFactorEffects",
-    "two_factor_effects",
-    "ComparableAccuracy",
-    "comparable_accuracy",
     "GridResults",
     "GridSummary",
     "run",
@@ -189,6 +193,22 @@ PRESETS: dict[str, dict[str, Any]] = {
         "store_dir": "grid_store",
         "chunk_size": 512,
     },
+}
+
+#: Ranges and valid values beyond what the presets' types say (see repgeom_lite.presets);
+#: checked by resolve_preset before anything trains.
+KNOBS = {
+    "source": Knob(choices=("digits", "mnist")),
+    "activations": Knob(min_len=1, item=Knob(choices=ACTIVATIONS)),
+    "optimizers": Knob(min_len=1, item=Knob(choices=OPTIMIZERS)),
+    "inits": Knob(min_len=1, item=Knob(choices=INITS)),
+    "batch_sizes": Knob(min_len=1, item=Knob(ge=1)),
+    "hidden_sizes": Knob(min_len=1, item=Knob(ge=1)),
+    "lr_multipliers": Knob(min_len=1, item=Knob(gt=0)),
+    "base_lr": Knob(item=Knob(gt=0)),
+    "accuracy_threshold": Knob(ge=0, le=1),
+    "comparable_accuracy": Knob(ge=0, le=1),
+    "n_floor": Knob(ge=2),
 }
 
 RUNTIME = {
@@ -459,22 +479,13 @@ def head_accuracy(
 # ----------------------------------------------------------------------------- RSA helpers
 
 
-def _rank_normalise(upper: np.ndarray) -> np.ndarray:
-    """Rank each row (ties averaged), centre and scale to unit norm: ``z_a . z_b`` = Spearman ρ."""
-    from scipy.stats import rankdata
-
-    Rk = rankdata(np.asarray(upper, dtype=np.float64), axis=1)
-    Rk -= Rk.mean(axis=1, keepdims=True)
-    norm = np.linalg.norm(Rk, axis=1, keepdims=True)
-    return np.divide(Rk, norm, out=np.zeros_like(Rk), where=norm > 0)
-
-
 def rdm_pca(upper: np.ndarray, n_components: int = 2) -> tuple[np.ndarray, np.ndarray]:
     """PCA of vectorised RDMs in the space where distance matches Spearman RSA.
 
-    Each upper triangle is ranked, centred and scaled to unit norm (``z``), so
-    ``||z_a − z_b||² = 2 (1 − ρ_ab)`` with ρ the Spearman correlation of the RDMs;
-    :class:`sklearn.decomposition.PCA` is then fitted on the ``z``.
+    Each upper triangle is ranked, centred and scaled to unit norm (``z``,
+    :func:`repgeom_lite.metrics.rsa_vectors`), so ``||z_a − z_b||² = 2 (1 − ρ_ab)`` with
+    ρ the Spearman correlation of the RDMs; :func:`repgeom_lite.metrics.pca` is then
+    applied to the ``z`` (largest-|loading| entry of each component positive).
 
     Parameters
     ----------
@@ -487,569 +498,15 @@ def rdm_pca(upper: np.ndarray, n_components: int = 2) -> tuple[np.ndarray, np.nd
     explained : (n_components,) array
         Fraction of variance explained by each component.
     """
-    from sklearn.decomposition import PCA
+    from ..metrics import pca, rsa_vectors
 
     U = np.asarray(upper)
     if U.ndim != 2 or U.shape[0] <= n_components:
         raise ValueError(f"upper must be (m, d) with m > n_components = {n_components}; got {U.shape}")
-    pca = PCA(n_components=n_components, svd_solver="full")
-    coords = pca.fit_transform(_rank_normalise(U))
-    # fix the sign of each component (largest |loading| positive) so figures are reproducible
-    signs = np.sign(pca.components_[np.arange(n_components), np.abs(pca.components_).argmax(1)])
-    return coords * signs, pca.explained_variance_ratio_.copy()
-
-
-# ----------------------------------------------------------------------------- factor effects
-
-
-@dataclass(frozen=True)
-class FactorEffects:
-    """How much each factor moves the hidden-layer geometry, against the seed floor.
-
-    Two numbers per factor, both in units of RDM dissimilarity ``1 − Spearman ρ``:
-
-    * **pair dissimilarity** ``mean``: the average ``1 − ρ`` over pairs of passing
-      networks that differ in this factor only. Every network has its own seed, so
-      this includes seed noise; ``excess = mean − floor_mean`` removes it on average.
-    * **systematic shift** ``shift``: the part of the change that points the same way
-      in every setting of the other factors. With ``z`` the ranked, centred, unit-norm
-      RDM vectors (``z_a · z_b = ρ_ab``) and ``δ_s = z_a − z_b`` the matched difference in
-      stratum ``s`` (one setting of the other seven factors), ``shift = Σ_{s≠t} δ_s · δ_t /
-      (2 n (n − 1))``, an unbiased estimate of ``||E δ||² / 2`` (a U-statistic): seed noise,
-      independent across strata, averages out instead of adding up. For factors with
-      more than two levels it is averaged over level pairs, weighted by their ``n``.
-
-    Attributes
-    ----------
-    factors : tuple of str
-    mean, ci_low, ci_high, sd : (F,) arrays
-        Pair dissimilarity, its 95 % percentile-bootstrap interval and bootstrap sd
-        (strata resampled). NaN: no pair.
-    excess, excess_low, excess_high : (F,) arrays
-        ``mean − floor_mean`` and its 95 % interval (floor pairs resampled independently).
-    shift, shift_low, shift_high, shift_sd : (F,) arrays
-        Systematic shift, its 95 % interval and bootstrap sd (strata resampled;
-        duplicated strata are not paired with themselves).
-    p_value : (F,) array
-        Permutation test of ``shift``: the factor's levels are shuffled among the
-        networks of each stratum (H0: the factor does not move geometry); one-sided.
-    n_pairs, n_strata : (F,) int arrays
-        Matched pairs, and strata with at least one pair.
-    floor_mean, floor_sd : float
-        Mean seed-pair dissimilarity and its bootstrap sd.
-    floor_ci : (2,) array
-    n_floor : int
-    level_pairs, level_pairs_sd : tuple of (L_f, L_f) arrays
-        Systematic shift between each pair of levels and its bootstrap sd (symmetric;
-        NaN on the diagonal and where fewer than two strata have both levels).
-    """
-
-    factors: tuple
-    mean: np.ndarray
-    ci_low: np.ndarray
-    ci_high: np.ndarray
-    sd: np.ndarray
-    excess: np.ndarray
-    excess_low: np.ndarray
-    excess_high: np.ndarray
-    shift: np.ndarray
-    shift_low: np.ndarray
-    shift_high: np.ndarray
-    shift_sd: np.ndarray
-    p_value: np.ndarray
-    n_pairs: np.ndarray
-    n_strata: np.ndarray
-    floor_mean: float
-    floor_sd: float
-    floor_ci: np.ndarray
-    n_floor: int
-    level_pairs: tuple
-    level_pairs_sd: tuple
-
-    def index(self, factor: str) -> int:
-        """Position of ``factor`` (ValueError listing the valid names otherwise)."""
-        if factor not in self.factors:
-            raise ValueError(f"unknown factor {factor!r}; valid: {', '.join(self.factors)}")
-        return self.factors.index(factor)
-
-
-def _check_effect_inputs(rho: np.ndarray, levels: np.ndarray, floor: np.ndarray, factors: Sequence[str]):
-    rho = np.asarray(rho, dtype=np.float64)
-    levels = np.asarray(levels)
-    floor = np.asarray(floor, dtype=np.float64).ravel()
-    if rho.ndim != 2 or rho.shape[0] != rho.shape[1]:
-        raise ValueError(f"rho must be a square (m, m) matrix of RDM correlations; got shape {rho.shape}")
-    if not np.all(np.isfinite(rho)):
-        raise ValueError("rho contains NaN or inf")
-    if not np.allclose(rho, rho.T):
-        raise ValueError("rho must be symmetric")
-    if levels.ndim != 2 or levels.shape[0] != rho.shape[0]:
-        raise ValueError(f"levels must be (m, F) with m = {rho.shape[0]}; got shape {levels.shape}")
-    if not np.issubdtype(levels.dtype, np.integer) or (levels.size and levels.min() < 0):
-        raise ValueError("levels must hold integer level indices >= 0")
-    if len(factors) != levels.shape[1]:
-        raise ValueError(f"factors must name the {levels.shape[1]} columns of levels; got {len(factors)}")
-    if floor.size < 2 or not np.all(np.isfinite(floor)):
-        raise ValueError(f"floor must hold at least 2 finite seed-pair dissimilarities; got {floor.size}")
-    return rho, levels, floor
-
-
-def _pairs(levels: np.ndarray):
-    """Upper-triangle pairs ``(i, j)``, which factors differ ``(n_pairs, F)``, and how many."""
-    m = levels.shape[0]
-    i, j = np.triu_indices(m, 1)
-    diff = levels[i] != levels[j]
-    return i, j, diff, diff.sum(axis=1)
-
-
-def _stratum_table(levels: np.ndarray, f: int) -> np.ndarray:
-    """``N: (S, L)``: network at level ``l`` of factor ``f`` in stratum ``s`` (-1: none).
-
-    A stratum is one setting of the other factors; each holds at most one network per level.
-    """
-    L = int(levels[:, f].max()) + 1
-    others = np.delete(levels, f, axis=1)
-    _, stratum = np.unique(others, axis=0, return_inverse=True)
-    stratum = stratum.ravel()
-    N = np.full((int(stratum.max()) + 1, L), -1)
-    if np.any(np.bincount(stratum * L + levels[:, f], minlength=N.size) > 1):
-        raise ValueError("two networks share all factor levels; give each configuration once")
-    N[stratum, levels[:, f]] = np.arange(levels.shape[0])
-    return N
-
-
-def _shift_gram(rho: np.ndarray, A: np.ndarray, B: np.ndarray) -> np.ndarray:
-    """``G_st = δ_s · δ_t`` with ``δ_s = z_{A_s} − z_{B_s}``, from the correlation matrix: ``(n, n)``."""
-    return rho[np.ix_(A, A)] - rho[np.ix_(A, B)] - rho[np.ix_(B, A)] + rho[np.ix_(B, B)]
-
-
-def _shift_stat(rho: np.ndarray, N: np.ndarray) -> tuple[float, int, dict]:
-    """Systematic shift of one factor from its stratum table: (weighted mean, total n, per level pair)."""
-    L = N.shape[1]
-    num, den, per = 0.0, 0, {}
-    for a in range(L):
-        for b in range(a + 1, L):
-            ok = (N[:, a] >= 0) & (N[:, b] >= 0)
-            n = int(ok.sum())
-            if n < 2:
-                continue
-            G = _shift_gram(rho, N[ok, a], N[ok, b])
-            u = (G.sum() - np.trace(G)) / (2.0 * n * (n - 1))
-            per[(a, b)] = (u, n)
-            num += u * n
-            den += n
-    return (num / den if den else float("nan")), den, per
-
-
-def _shuffle_within_rows(N: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Randomly reassign each row's networks to that row's occupied levels."""
-    missing = N < 0
-    keys = rng.random(N.shape)
-    keys[missing] = np.inf
-    picked = np.take_along_axis(N, np.argsort(keys, axis=1), axis=1)  # occupied first, random order
-    slots = np.argsort(missing, axis=1, kind="stable")  # occupied positions first, in order
-    out = np.empty_like(N)
-    np.put_along_axis(out, slots, picked, axis=1)
-    out[missing] = -1
-    return out
-
-
-def _shift_p_value(rho: np.ndarray, N: np.ndarray, observed: float, n_perm: int, rng: np.random.Generator,
-                   block: int = 100) -> float:
-    """One-sided permutation p-value of the systematic shift (levels shuffled within strata).
-
-    For a level pair with matched networks ``A_s, B_s``, ``Σ_{s≠t} δ_s·δ_t = vᵀ ρ v − Σ_s ||δ_s||²``
-    with ``v`` = +1 at the ``A_s``, −1 at the ``B_s``. A shuffle only changes which networks
-    of each stratum sit at ``a`` and ``b``, so ``block`` shuffles at a time are one matrix
-    product ``V ρ_sub`` on the networks of the strata involved. Two levels: a shuffle swaps
-    or keeps each pair, i.e. random signs on ``δ_s`` (the same formula).
-    """
-    S, L = N.shape
-    pairs = []
-    for a in range(L):
-        for b in range(a + 1, L):
-            ok = (N[:, a] >= 0) & (N[:, b] >= 0)
-            if ok.sum() >= 2:
-                pairs.append((a, b, ok))
-    if not pairs:
-        return float("nan")
-    exceed = 0
-    for start in range(0, n_perm, block):
-        B = min(block, n_perm - start)
-        tables = np.stack([_shuffle_within_rows(N, rng) for _ in range(B)])  # (B, S, L)
-        num = np.zeros(B)
-        den = 0
-        for a, b, ok in pairs:
-            n = int(ok.sum())
-            members = np.unique(N[ok][N[ok] >= 0])  # every network of the strata involved
-            pos = np.full(rho.shape[0], -1)
-            pos[members] = np.arange(members.size)
-            sub = rho[np.ix_(members, members)]
-            Ap, Bp = pos[tables[:, ok, a]], pos[tables[:, ok, b]]  # (B, n) positions in sub
-            V = np.zeros((B, members.size))
-            rows = np.repeat(np.arange(B), n)
-            np.add.at(V, (rows, Ap.ravel()), 1.0)
-            np.add.at(V, (rows, Bp.ravel()), -1.0)
-            quad = ((V @ sub) * V).sum(axis=1)
-            diag = np.diag(sub)
-            trace = (diag[Ap] + diag[Bp] - 2.0 * sub[Ap, Bp]).sum(axis=1)
-            num += (quad - trace) / (2.0 * (n - 1))  # = u * n
-            den += n
-        exceed += int(np.sum(num / den >= observed - 1e-12))
-    return (exceed + 1) / (n_perm + 1)
-
-
-def factor_effects(
-    rho: np.ndarray,
-    levels: np.ndarray,
-    floor: np.ndarray,
-    factors: Sequence[str] = FACTORS,
-    *,
-    n_boot: int = 1000,
-    n_perm: int = 2000,
-    seed: int = 0,
-) -> FactorEffects:
-    """Matched-pair factor effects on geometry: pair dissimilarity, systematic shift, tests.
-
-    For factor ``f``, the networks are grouped into strata (settings of the other
-    factors); two networks of one stratum differ in ``f`` only. See
-    :class:`FactorEffects` for the two statistics. Bootstrap: strata are resampled
-    with replacement (one resampling shared by all statistics of a factor), floor
-    pairs independently. Permutation test: the levels of ``f`` are shuffled among the
-    networks of each stratum, and the systematic shift recomputed.
-
-    Parameters
-    ----------
-    rho : (m, m) array
-        Spearman correlations between the networks' RDMs (``rsa_matrix``), so that
-        ``1 − rho`` is the dissimilarity and ``rho`` the Gram matrix of the ranked,
-        normalised RDM vectors.
-    levels : (m, F) int array
-        Level index of each factor for each network; each combination at most once.
-    floor : (k,) array
-        Seed-pair dissimilarities ``1 − ρ`` (same configuration, two seeds).
-    factors : sequence of str, length F
-    n_boot, n_perm : int
-        Bootstrap and permutation resamples.
-    seed : int
-        Seed of the resampling (``numpy.random.default_rng``).
-
-    Returns
-    -------
-    FactorEffects
-
-    Raises
-    ------
-    ValueError
-        Shapes that do not match, non-integer or duplicated levels, fewer than 2
-        floor values, NaN/inf, or ``n_boot``/``n_perm`` < 1.
-    """
-    rho, levels, floor = _check_effect_inputs(rho, levels, floor, factors)
-    for name, v in (("n_boot", n_boot), ("n_perm", n_perm)):
-        if not (isinstance(v, (int, np.integer)) and v >= 1):
-            raise ValueError(f"{name} must be an integer >= 1; got {v!r}")
-    rng = np.random.default_rng(seed)
-    F = levels.shape[1]
-    floor_boot = floor[rng.integers(0, floor.size, (n_boot, floor.size))].mean(axis=1)
-    keys = ("mean", "ci_low", "ci_high", "sd", "excess", "excess_low", "excess_high",
-            "shift", "shift_low", "shift_high", "shift_sd", "p_value")
-    out = {k: np.full(F, np.nan) for k in keys}
-    n_pairs = np.zeros(F, dtype=int)
-    n_strata = np.zeros(F, dtype=int)
-    level_pairs, level_pairs_sd = [], []
-    for f in range(F):
-        N = _stratum_table(levels, f)
-        S, L = N.shape
-        lp = np.full((L, L), np.nan)
-        lp_sd = np.full((L, L), np.nan)
-        # W[b, s]: how often stratum s was drawn in bootstrap resample b
-        W = np.zeros((n_boot, S))
-        np.add.at(W, (np.repeat(np.arange(n_boot), S), rng.integers(0, S, n_boot * S)), 1.0)
-        pair_sum, pair_cnt = np.zeros(n_boot), np.zeros(n_boot)
-        shift_num, shift_den = np.zeros(n_boot), np.zeros(n_boot)
-        d_all, used = [], np.zeros(S, dtype=bool)
-        for a in range(L):
-            for b in range(a + 1, L):
-                ok = (N[:, a] >= 0) & (N[:, b] >= 0)
-                n = int(ok.sum())
-                if n == 0:
-                    continue
-                used |= ok
-                A, B = N[ok, a], N[ok, b]
-                d = 1.0 - rho[A, B]
-                d_all.append(d)
-                w = W[:, ok]
-                pair_sum += w @ d
-                pair_cnt += w.sum(axis=1)
-                if n < 2:
-                    continue
-                G = _shift_gram(rho, A, B)
-                diag = np.diag(G)
-                lp[a, b] = lp[b, a] = (G.sum() - diag.sum()) / (2.0 * n * (n - 1))
-                tot = w.sum(axis=1)
-                with np.errstate(invalid="ignore", divide="ignore"):
-                    u = (((w @ G) * w).sum(axis=1) - (w**2) @ diag) / (2.0 * (tot**2 - (w**2).sum(axis=1)))
-                valid = np.isfinite(u)
-                shift_num[valid] += u[valid] * tot[valid]
-                shift_den[valid] += tot[valid]
-                lp_sd[a, b] = lp_sd[b, a] = np.std(u[valid], ddof=1) if valid.sum() > 1 else np.nan
-        level_pairs.append(lp)
-        level_pairs_sd.append(lp_sd)
-        if not d_all:
-            continue
-        d = np.concatenate(d_all)
-        n_pairs[f], n_strata[f] = d.size, int(used.sum())
-        with np.errstate(invalid="ignore", divide="ignore"):
-            boot = pair_sum / pair_cnt
-            shift_boot = shift_num / shift_den
-        out["mean"][f] = d.mean()
-        out["ci_low"][f], out["ci_high"][f] = np.nanpercentile(boot, [2.5, 97.5])
-        out["sd"][f] = np.nanstd(boot, ddof=1) if n_boot > 1 else 0.0
-        out["excess"][f] = d.mean() - floor.mean()
-        out["excess_low"][f], out["excess_high"][f] = np.nanpercentile(boot - floor_boot, [2.5, 97.5])
-        shift, n_total, _ = _shift_stat(rho, N)
-        if n_total == 0:
-            continue
-        out["shift"][f] = shift
-        if np.isfinite(shift_boot).sum() > 1:
-            out["shift_low"][f], out["shift_high"][f] = np.nanpercentile(shift_boot, [2.5, 97.5])
-            out["shift_sd"][f] = np.nanstd(shift_boot, ddof=1)
-        out["p_value"][f] = _shift_p_value(rho, N, shift, n_perm, rng)
-    return FactorEffects(
-        factors=tuple(factors),
-        n_pairs=n_pairs,
-        n_strata=n_strata,
-        floor_mean=float(floor.mean()),
-        floor_sd=float(floor_boot.std(ddof=1)) if n_boot > 1 else 0.0,
-        floor_ci=np.percentile(floor_boot, [2.5, 97.5]),
-        n_floor=int(floor.size),
-        level_pairs=tuple(level_pairs),
-        level_pairs_sd=tuple(level_pairs_sd),
-        **out,
-    )
-
-
-@dataclass(frozen=True)
-class TwoFactorEffects:
-    """Systematic shift of geometry when two factors change together (diagonal: one factor).
-
-    Attributes
-    ----------
-    factors : tuple of str
-    shift : (F, F) array
-        Off-diagonal ``[f, g]``: systematic shift (see :class:`FactorEffects`) between
-        networks that differ in ``f`` and ``g`` and agree on the other factors,
-        averaged over the level combinations weighted by their number of strata;
-        diagonal: the single-factor shift. NaN where fewer than two strata.
-    n_pairs : (F, F) int array
-        Matched pairs behind each entry.
-    """
-
-    factors: tuple
-    shift: np.ndarray
-    n_pairs: np.ndarray
-
-    def top(self, k: int = 5) -> list[tuple[str, str, float, int]]:
-        """The ``k`` two-factor changes with the largest shift, ``(f, g, shift, n_pairs)``."""
-        F = len(self.factors)
-        rows = [(self.factors[a], self.factors[b], float(self.shift[a, b]), int(self.n_pairs[a, b]))
-                for a in range(F) for b in range(a + 1, F) if np.isfinite(self.shift[a, b])]
-        return sorted(rows, key=lambda r: -r[2])[:k]
-
-
-def _u_stat(rho: np.ndarray, A: np.ndarray, B: np.ndarray) -> float:
-    n = A.size
-    G = _shift_gram(rho, A, B)
-    return float((G.sum() - np.trace(G)) / (2.0 * n * (n - 1)))
-
-
-def two_factor_effects(rho: np.ndarray, levels: np.ndarray, factors: Sequence[str] = FACTORS) -> TwoFactorEffects:
-    """Systematic shift for every pair of factors changed together (and each alone).
-
-    ``rho: (m, m)`` RDM correlations, ``levels: (m, F)`` as in :func:`factor_effects`.
-    For factors ``f, g``, strata are settings of the other factors; for every level
-    pair ``a ≠ b`` of ``f`` and ordered pair ``c ≠ d`` of ``g``, the matched difference
-    ``z(a, c) − z(b, d)`` gives a U-statistic; these are averaged weighted by strata.
-    """
-    rho = np.asarray(rho, dtype=np.float64)
-    levels = np.asarray(levels)
-    if rho.ndim != 2 or rho.shape[0] != rho.shape[1] or levels.ndim != 2 or levels.shape[0] != rho.shape[0]:
-        raise ValueError(f"rho must be (m, m) and levels (m, F); got {rho.shape} and {levels.shape}")
-    if len(factors) != levels.shape[1]:
-        raise ValueError(f"factors must name the {levels.shape[1]} columns of levels; got {len(factors)}")
-    F = levels.shape[1]
-    shift = np.full((F, F), np.nan)
-    n_pairs = np.zeros((F, F), dtype=int)
-    for f in range(F):
-        value, n, _ = _shift_stat(rho, _stratum_table(levels, f))
-        shift[f, f], n_pairs[f, f] = value, n
-        for g in range(f + 1, F):
-            Lf, Lg = int(levels[:, f].max()) + 1, int(levels[:, g].max()) + 1
-            others = np.delete(levels, [f, g], axis=1)
-            _, stratum = np.unique(others, axis=0, return_inverse=True)
-            stratum = stratum.ravel()
-            T = np.full((int(stratum.max()) + 1, Lf, Lg), -1)
-            T[stratum, levels[:, f], levels[:, g]] = np.arange(levels.shape[0])
-            num, den = 0.0, 0
-            for a in range(Lf):
-                for b in range(a + 1, Lf):
-                    for c in range(Lg):
-                        for d in range(Lg):
-                            if c == d:
-                                continue
-                            ok = (T[:, a, c] >= 0) & (T[:, b, d] >= 0)
-                            k = int(ok.sum())
-                            n_pairs[f, g] += k
-                            if k >= 2:
-                                num += _u_stat(rho, T[ok, a, c], T[ok, b, d]) * k
-                                den += k
-            shift[f, g] = shift[g, f] = num / den if den else np.nan
-            n_pairs[g, f] = n_pairs[f, g]
-    return TwoFactorEffects(factors=tuple(factors), shift=shift, n_pairs=n_pairs)
-
-
-@dataclass(frozen=True)
-class ComparableAccuracy:
-    """Geometry of networks with comparable accuracy, against the seed floor.
-
-    Attributes
-    ----------
-    tolerance : float
-        Pairs count as comparable when their mean head accuracies differ by at most this.
-    n_pairs : int
-    mean, median : float
-        Mean and median dissimilarity ``1 − ρ`` over comparable pairs.
-    floor_median : float
-        Median seed-pair dissimilarity.
-    prob_greater, prob_low, prob_high, prob_sd : float
-        Probability that a comparable pair is more dissimilar than a seed pair (ties
-        count one half; the Mann–Whitney ``U / (n_1 n_2)``, 0.5 = no difference), its
-        95 % bootstrap interval and sd (networks resampled with replacement, so that
-        pairs sharing a network are accounted for; floor pairs resampled independently).
-    gap : float
-        ``mean − floor mean`` (means are dominated by a few noisy configurations; the
-        probability above is the robust comparison).
-    frac_above_floor : float
-        Fraction of comparable pairs more dissimilar than the floor's 95th percentile.
-    floor_q95 : float
-    example : (int, int)
-        Positions (into the passing networks) of the comparable pair with the largest
-        dissimilarity (among pairs in different ``groups`` when groups were given).
-    """
-
-    tolerance: float
-    n_pairs: int
-    mean: float
-    median: float
-    floor_median: float
-    prob_greater: float
-    prob_low: float
-    prob_high: float
-    prob_sd: float
-    gap: float
-    frac_above_floor: float
-    floor_q95: float
-    example: tuple
-
-
-def _prob_greater(d: np.ndarray, floor_sorted: np.ndarray) -> float:
-    """P(d > floor) + P(d = floor) / 2 over all (d, floor) combinations; ``floor_sorted`` ascending."""
-    below = np.searchsorted(floor_sorted, d, side="left")
-    at_or_below = np.searchsorted(floor_sorted, d, side="right")
-    return float(np.mean(below + at_or_below) / (2.0 * floor_sorted.size))
-
-
-def comparable_accuracy(
-    D: np.ndarray,
-    accuracy: np.ndarray,
-    floor: np.ndarray,
-    tolerance: float = 0.01,
-    *,
-    groups: np.ndarray | None = None,
-    n_boot: int = 200,
-    seed: int = 0,
-) -> ComparableAccuracy:
-    """Do networks with (nearly) the same accuracy have the same geometry?
-
-    Parameters
-    ----------
-    D : (m, m) array
-        Dissimilarities ``1 − ρ`` between passing networks.
-    accuracy : (m,) array
-        One accuracy per network (e.g. mean of the two heads).
-    floor : (k,) array
-        Seed-pair dissimilarities.
-    tolerance : float
-        Largest accuracy difference of a comparable pair (0.01 = one point).
-    groups : (m,) array, optional
-        If given, the example pair is taken among comparable pairs in different groups
-        (e.g. different activation functions); statistics always use all pairs.
-    n_boot : int
-        Bootstrap resamples.
-    seed : int
-
-    Raises
-    ------
-    ValueError
-        Bad shapes, tolerance < 0, fewer than 2 floor values, or no comparable pair.
-    """
-    D = np.asarray(D, dtype=np.float64)
-    acc = np.asarray(accuracy, dtype=np.float64).ravel()
-    floor = np.sort(np.asarray(floor, dtype=np.float64).ravel())
-    if D.ndim != 2 or D.shape != (acc.size, acc.size):
-        raise ValueError(f"D must be (m, m) and accuracy (m,); got {D.shape} and {acc.shape}")
-    if not (isinstance(tolerance, (int, float)) and tolerance >= 0):
-        raise ValueError(f"tolerance must be a number >= 0; got {tolerance!r}")
-    if floor.size < 2:
-        raise ValueError(f"floor must hold at least 2 seed-pair dissimilarities; got {floor.size}")
-    if not (isinstance(n_boot, (int, np.integer)) and n_boot >= 1):
-        raise ValueError(f"n_boot must be an integer >= 1; got {n_boot!r}")
-    m = acc.size
-    close = np.abs(acc[:, None] - acc[None, :]) <= tolerance + 1e-9  # accuracies are multiples of 1/n_test
-    np.fill_diagonal(close, False)
-    iu = np.triu_indices(m, 1)
-    mask_u = close[iu]
-    if not mask_u.any():
-        raise ValueError(f"no pair of networks has accuracies within {tolerance}")
-    d = D[iu][mask_u]
-    q95 = float(np.quantile(floor, 0.95))
-    candidates = np.ones(d.size, dtype=bool)
-    if groups is not None:
-        groups = np.asarray(groups).ravel()
-        if groups.shape != (m,):
-            raise ValueError(f"groups must have shape ({m},); got {groups.shape}")
-        different = groups[iu[0][mask_u]] != groups[iu[1][mask_u]]
-        candidates = different if different.any() else candidates
-    best = int(np.flatnonzero(candidates)[np.argmax(d[candidates])])
-    example = (int(iu[0][mask_u][best]), int(iu[1][mask_u][best]))
-    # bootstrap over networks: network i drawn w_i times makes pair (i, j) count w_i w_j times
-    rng = np.random.default_rng(seed)
-    pi, pj = iu[0][mask_u], iu[1][mask_u]
-    probs = np.full(n_boot, np.nan)
-    for b in range(n_boot):
-        w = np.bincount(rng.integers(0, m, m), minlength=m).astype(float)
-        weight = w[pi] * w[pj]
-        if weight.sum() == 0:
-            continue
-        fb = np.sort(floor[rng.integers(0, floor.size, floor.size)])
-        below = np.searchsorted(fb, d, side="left")
-        at_or_below = np.searchsorted(fb, d, side="right")
-        probs[b] = float(weight @ (below + at_or_below) / (2.0 * fb.size * weight.sum()))
-    return ComparableAccuracy(
-        tolerance=float(tolerance),
-        n_pairs=int(d.size),
-        mean=float(d.mean()),
-        median=float(np.median(d)),
-        floor_median=float(np.median(floor)),
-        prob_greater=_prob_greater(d, floor),
-        prob_low=float(np.nanpercentile(probs, 2.5)),
-        prob_high=float(np.nanpercentile(probs, 97.5)),
-        prob_sd=float(np.nanstd(probs, ddof=1)) if n_boot > 1 else 0.0,
-        gap=float(d.mean() - floor.mean()),
-        frac_above_floor=float(np.mean(d > q95)),
-        floor_q95=q95,
-        example=example,
-    )
+    z = rsa_vectors(square_rdms(U), method="spearman")
+    coords = pca(z, n_components)
+    total = float(((z - z.mean(0)) ** 2).sum())
+    return coords, (coords**2).sum(0) / total if total > 0 else np.zeros(n_components)
 
 
 # ----------------------------------------------------------------------------- the pipeline
@@ -1142,12 +599,14 @@ def _train_floor(cfg, configs, data, records, store: Path | None, progress: bool
     key = json.dumps([c.to_dict() for c in configs], sort_keys=True)
     path = None if store is None else store / "floor.npz"
     if path is not None and path.exists():
-        result, meta = load_result(path, return_meta=True)
-        if meta.get("configs_json") == key:
+        try:  # verified (checksum); a corrupted or foreign floor.npz is retrained, with a warning
+            result, _ = read_store_file(path, expect={"configs_json": key})
             return result, True
+        except ValueError as err:
+            warnings.warn(f"retraining the seed floor: {err}", RuntimeWarning, stacklevel=2)
     result = train_ensemble(configs, data, records, device=cfg["device"], dtype=torch.float32, progress=progress)
     if path is not None:
-        save_result(result, path, extra_meta={"configs_json": key})
+        write_store_file(result, path, extra_meta={"configs_json": key})  # mode 0644, with a checksum
     return result, False
 
 
@@ -1170,7 +629,7 @@ def run(cfg: Mapping[str, Any], output_dir: str | os.PathLike | None = None, pro
     GridResults
     """
     from ..device import describe_device
-    from ..metrics import compare_rdms, rsa_matrix
+    from ..metrics import rsa_matrix
 
     t_start = time.perf_counter()
     task = make_task(cfg)
@@ -1219,8 +678,7 @@ def run(cfg: Mapping[str, Any], output_dir: str | os.PathLike | None = None, pro
     floor_ok = _passes(floor_accuracy, floor_rdms, cfg["accuracy_threshold"])
     floor_d = np.full(k, np.nan)
     if floor_ok.any():
-        rho = compare_rdms(square_rdms(rdms[floor_index[floor_ok]]), square_rdms(floor_rdms[floor_ok]))
-        floor_d[floor_ok] = 1.0 - np.asarray(rho)
+        floor_d[floor_ok] = seed_floor(square_rdms(rdms[floor_index[floor_ok]]), square_rdms(floor_rdms[floor_ok]))
     # all-pairs RSA and PCA of the passing networks
     t0 = time.perf_counter()
     idx = np.flatnonzero(passed)
@@ -1265,32 +723,14 @@ def run(cfg: Mapping[str, Any], output_dir: str | os.PathLike | None = None, pro
 # ----------------------------------------------------------------------------- summary (what the full run commits)
 
 
-def _jsonable(x: Any) -> Any:
-    """NumPy -> plain JSON (NaN and inf -> None)."""
-    if isinstance(x, dict):
-        return {str(k): _jsonable(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_jsonable(v) for v in x]
-    if isinstance(x, np.ndarray):
-        return _jsonable(x.tolist())
-    if isinstance(x, np.generic):
-        x = x.item()
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    return x
-
-
-def _array(x: Any, dtype=float) -> np.ndarray:
-    """JSON lists -> array (``None`` becomes NaN for floats)."""
-    return np.array(x, dtype=dtype)
-
-
 @dataclass(frozen=True, eq=False)
 class GridSummary:
     """The chapter's results in a small, JSON-able form (figures, tables and claims need only this).
 
     Built from a run by :func:`summarize`, written by :func:`save_summary` and read back
-    by :func:`load_summary` (the full-size run commits ``summary.json``).
+    by :func:`load_summary` (:mod:`repgeom_lite.io`; the full-size run commits
+    ``summary.json``). Rounded where a figure needs no more digits (PCA coordinates to
+    5 decimals, accuracies and the example RDMs to 4), which keeps the file small.
 
     Attributes
     ----------
@@ -1352,80 +792,6 @@ class GridSummary:
             return f"{value:g}"
         return str(value)
 
-    def to_dict(self) -> dict:
-        e, t, c = self.effects, self.two_factor, self.comparable
-        return _jsonable({
-            "format": "repgeom_lite.ch03.summary/1",
-            "config": self.config,
-            "factors": self.factors,
-            "n_networks": self.n_networks,
-            "n_passed": self.n_passed,
-            "pass_by_factor": self.pass_by_factor,
-            "effects": {k: getattr(e, k) for k in (
-                "factors", "mean", "ci_low", "ci_high", "sd", "excess", "excess_low", "excess_high", "shift",
-                "shift_low", "shift_high", "shift_sd", "p_value", "n_pairs", "n_strata", "floor_mean", "floor_sd", "floor_ci", "n_floor", "level_pairs",
-                "level_pairs_sd")},
-            "two_factor": {"factors": t.factors, "shift": t.shift, "n_pairs": t.n_pairs},
-            "comparable": {k: getattr(c, k) for k in c.__dataclass_fields__},
-            "pca": np.round(self.pca, 5),
-            "pca_explained": self.pca_explained,
-            "levels": self.levels,
-            "accuracy": np.round(self.accuracy, 4),
-            "example_rdms": np.round(self.example_rdms, 4),
-            "example_accuracy": self.example_accuracy,
-            "example_levels": self.example_levels,
-            "example_rho": self.example_rho,
-            "n_floor": self.n_floor,
-            "n_floor_passed": self.n_floor_passed,
-            "timings": self.timings,
-            "device": self.device,
-        })
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "GridSummary":
-        if d.get("format") != "repgeom_lite.ch03.summary/1":
-            raise ValueError(f"not a chapter-03 summary (format {d.get('format')!r})")
-        e = d["effects"]
-        effects = FactorEffects(
-            factors=tuple(e["factors"]),
-            **{k: _array(e[k]) for k in ("mean", "ci_low", "ci_high", "sd", "excess", "excess_low",
-                                          "excess_high", "shift", "shift_low", "shift_high", "shift_sd",
-                                          "p_value")},
-            n_pairs=_array(e["n_pairs"], int),
-            n_strata=_array(e["n_strata"], int),
-            floor_mean=float(e["floor_mean"]),
-            floor_sd=float(e["floor_sd"]),
-            floor_ci=_array(e["floor_ci"]),
-            n_floor=int(e["n_floor"]),
-            level_pairs=tuple(_array(x) for x in e["level_pairs"]),
-            level_pairs_sd=tuple(_array(x) for x in e["level_pairs_sd"]),
-        )
-        t = d["two_factor"]
-        c = dict(d["comparable"])
-        c["example"] = tuple(c["example"])
-        return cls(
-            config=dict(d["config"]),
-            factors={k: list(v) for k, v in d["factors"].items()},
-            n_networks=int(d["n_networks"]),
-            n_passed=int(d["n_passed"]),
-            pass_by_factor=d["pass_by_factor"],
-            effects=effects,
-            two_factor=TwoFactorEffects(tuple(t["factors"]), _array(t["shift"]), _array(t["n_pairs"], int)),
-            comparable=ComparableAccuracy(**c),
-            pca=_array(d["pca"]).reshape(-1, 2),
-            pca_explained=_array(d["pca_explained"]),
-            levels=_array(d["levels"], int).reshape(-1, len(effects.factors)),
-            accuracy=_array(d["accuracy"]).reshape(-1, 2),
-            example_rdms=_array(d["example_rdms"]),
-            example_accuracy=_array(d["example_accuracy"]),
-            example_levels=_array(d["example_levels"], int),
-            example_rho=float(d["example_rho"]),
-            n_floor=int(d["n_floor"]),
-            n_floor_passed=int(d["n_floor_passed"]),
-            timings=dict(d["timings"]),
-            device=str(d["device"]),
-        )
-
 
 def summarize(results: GridResults) -> GridSummary:
     """The small, JSON-able part of a run (see :class:`GridSummary`)."""
@@ -1448,11 +814,11 @@ def summarize(results: GridResults) -> GridSummary:
         effects=results.effects,
         two_factor=results.two_factor,
         comparable=results.comparable,
-        pca=results.pca,
+        pca=np.round(results.pca, 5),
         pca_explained=results.pca_explained,
         levels=results.levels[idx],
-        accuracy=results.accuracy[idx],
-        example_rdms=results.rdms[idx[[a, b]]].astype(np.float64),
+        accuracy=np.round(results.accuracy[idx], 4),
+        example_rdms=np.round(results.rdms[idx[[a, b]]].astype(np.float64), 4),
         example_accuracy=results.accuracy[idx[[a, b]]],
         example_levels=results.levels[idx[[a, b]]],
         example_rho=float(results.rsa[a, b]),
@@ -1464,14 +830,26 @@ def summarize(results: GridResults) -> GridSummary:
 
 
 def save_summary(summary: GridSummary, path: str | os.PathLike) -> Path:
-    """Write ``summary`` as JSON (atomically)."""
-    return write_json_atomic(summary.to_dict(), path)
+    """Write ``summary`` with :func:`repgeom_lite.io.save` (JSON, atomically)."""
+    from .. import io
+
+    return io.save(summary, path, max_inline=100_000)  # one file: the committed run stays a single JSON
 
 
 def load_summary(path: str | os.PathLike) -> GridSummary:
-    """Read a summary written by :func:`save_summary`."""
-    with open(path, encoding="utf-8") as fh:
-        return GridSummary.from_dict(json.load(fh))
+    """Read a summary written by :func:`save_summary` (or by its older plain-JSON form).
+
+    Raises
+    ------
+    ValueError
+        If the file is not a chapter-03 summary.
+    """
+    from .. import io
+
+    try:
+        return io.load(path, cls=GridSummary)
+    except ValueError as err:
+        raise ValueError(f"{path} is not a chapter-03 summary: {err}") from None
 
 
 # ----------------------------------------------------------------------------- claims
@@ -1621,28 +999,9 @@ def effects_table(summary: GridSummary):
 # ----------------------------------------------------------------------------- figures
 
 
-def _ax(ax, figsize=(5.0, 4.0)):
-    import matplotlib.pyplot as plt
-
-    if ax is None:
-        _, ax = plt.subplots(figsize=figsize, constrained_layout=True)
-    return ax
-
-
-def _axes(axes, shape, figsize):
-    import matplotlib.pyplot as plt
-
-    if axes is None:
-        _, axes = plt.subplots(*shape, figsize=figsize, constrained_layout=True)
-    axes = np.asarray(axes)
-    if axes.size < int(np.prod(shape)):
-        raise ValueError(f"need {int(np.prod(shape))} axes; got {axes.size}")
-    return axes
-
-
 def plot_task(task, ax=None, n: int = 6):
     """``n`` training inputs (left digit | right digit) side by side, labelled with their classes."""
-    ax = _ax(ax, (7.0, 2.0))
+    ax = get_ax(ax, (7.0, 2.0))
     H, W2 = task.image_shape
     gap = np.full((H, 1), np.nan)
     tiles = []
@@ -1658,7 +1017,7 @@ def plot_task(task, ax=None, n: int = 6):
 
 def plot_pass_by_factor(summary: GridSummary, axes=None):
     """Fraction of networks passing the accuracy filter at each level of each factor (2 × 4 panels)."""
-    axes = _axes(axes, (2, 4), (11.0, 4.6)).ravel()
+    axes = get_axes(axes, (2, 4), (11.0, 4.6)).ravel()
     overall = summary.n_passed / summary.n_networks
     source = SOURCE["n_passed"] / SOURCE["n_networks"]
     for ax, f in zip(axes, FACTORS):
@@ -1692,7 +1051,7 @@ def _level_color(summary: GridSummary, factor: str, k: int):
 
 def plot_rsa_matrix(results: GridResults, ax=None, order: Sequence[str] = ("activation", "hidden_size", "optimizer")):
     """All-pairs Spearman ρ between the passing networks' RDMs, sorted by ``order`` factors."""
-    ax = _ax(ax, (5.2, 4.4))
+    ax = get_ax(ax, (5.2, 4.4))
     lv = results.levels[results.passed]
     keys = [lv[:, FACTORS.index(f)] for f in reversed(order)]
     perm = np.lexsort(keys)
@@ -1721,7 +1080,7 @@ def plot_pca(summary: GridSummary, factor: str = "activation", ax=None, s: float
     """First two principal components of the vectorised RDMs, coloured by one factor's level."""
     if factor not in FACTORS:
         raise ValueError(f"unknown factor {factor!r}; valid: {', '.join(FACTORS)}")
-    ax = _ax(ax, (5.0, 4.2))
+    ax = get_ax(ax, (5.0, 4.2))
     k = FACTORS.index(factor)
     lv = summary.levels[:, k]
     for level in range(len(summary.factors[factor])):
@@ -1740,7 +1099,7 @@ def plot_factor_effects(summary: GridSummary, axes=None):
     """Left: pair dissimilarity against the seed floor. Right: systematic shift (95 % CIs)."""
     from matplotlib.ticker import MaxNLocator
 
-    axes = _axes(axes, (1, 2), (11.0, 3.8)).ravel()
+    axes = get_axes(axes, (1, 2), (11.0, 3.8)).ravel()
     e = summary.effects
     ok = np.flatnonzero(np.isfinite(e.shift))
     order = ok[np.argsort(e.shift[ok])]
@@ -1769,7 +1128,7 @@ def plot_factor_effects(summary: GridSummary, axes=None):
 
 def plot_two_factor(summary: GridSummary, ax=None):
     """Systematic shift when two factors change together (diagonal: one factor alone)."""
-    ax = _ax(ax, (5.6, 4.6))
+    ax = get_ax(ax, (5.6, 4.6))
     t = summary.two_factor
     M = t.shift
     vmax = np.nanmax(np.abs(M)) if np.isfinite(M).any() else 1.0
@@ -1793,7 +1152,7 @@ def plot_two_factor(summary: GridSummary, ax=None):
 
 def plot_accuracy_vs_geometry(results: GridResults, ax=None, max_points: int = 20000, seed: int = 0):
     """Accuracy difference vs RDM dissimilarity for pairs of passing networks (a random subset)."""
-    ax = _ax(ax, (5.4, 3.8))
+    ax = get_ax(ax, (5.4, 3.8))
     acc = results.accuracy[results.passed].mean(axis=1)
     m = acc.size
     i, j = np.triu_indices(m, 1)
@@ -1828,7 +1187,7 @@ def plot_rdm_pair(summary: GridSummary, axes=None):
 
     from scipy.stats import rankdata
 
-    axes = _axes(axes, (1, 2), (9.0, 4.2)).ravel()
+    axes = get_axes(axes, (1, 2), (9.0, 4.2)).ravel()
     U = np.asarray(summary.example_rdms, dtype=float)
     R = square_rdms(100.0 * (rankdata(U, axis=1) - 0.5) / U.shape[1])  # percentiles: what Spearman ρ compares
     for k, ax in enumerate(axes[:2]):

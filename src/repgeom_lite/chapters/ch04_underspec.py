@@ -31,7 +31,6 @@ seed pairs ``P = S − 1`` (reference seed vs every other seed) come last; the
 from __future__ import annotations
 
 import contextlib
-import json
 import math
 import os
 import time
@@ -43,7 +42,9 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from ..claims import ClaimSpec, Measured
-from ..plotting import mean_band
+from ..models import hidden_responses
+from ..plotting import get_ax, get_axes, mean_band
+from ..presets import Knob
 
 __all__ = [
     "SOURCE_SEEDS",
@@ -157,6 +158,17 @@ PRESETS: dict[str, dict[str, Any]] = {
         "torch_threads": 1,
         "device": "auto",
     },
+}
+
+#: Ranges and valid values beyond what the presets' types say (see repgeom_lite.presets);
+#: checked by resolve_preset before anything trains.
+KNOBS = {
+    "source": Knob(choices=("digits", "mnist")),
+    "seeds": Knob(min_len=2),
+    "n_classes": Knob(min_len=1, item=Knob(ge=2, le=10)),
+    "embed_n_classes": Knob(ge=2, le=10),
+    "n_probe_per_class": Knob(ge=1),
+    "n_null": Knob(ge=1),
 }
 
 RUNTIME = {
@@ -565,25 +577,6 @@ class TrendTest:
         )
         return Measured(self.value, self.spread, detail)
 
-    def to_dict(self) -> dict:
-        return {
-            "name": self.name,
-            "per_pair": [float(v) for v in self.per_pair],
-            "value": self.value,
-            "spread": self.spread,
-            "p_value": self.p_value,
-            "n_perm": self.n_perm,
-            "alternative": self.alternative,
-        }
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "TrendTest":
-        return cls(
-            name=d["name"], per_pair=np.asarray(d["per_pair"], float), value=float(d["value"]),
-            spread=float(d["spread"]), p_value=float(d["p_value"]), n_perm=int(d["n_perm"]),
-            alternative=d["alternative"],
-        )
-
 
 def _permute_labels(values: np.ndarray, axis: int, rng: np.random.Generator) -> np.ndarray:
     """Shuffle ``values (..., L, C, P)`` along ``axis`` (−3 = λ, −2 = n_classes).
@@ -676,15 +669,10 @@ class PermutationDemo:
     apc1_unmatched: float
 
 
-def _forward(params: dict, X: np.ndarray) -> np.ndarray:
-    """Logits ``(n, K)`` of ``relu(X W0ᵀ + b0) W1ᵀ + b1``."""
-    Z = np.maximum(X @ params["W0"].T + params["b0"], 0.0)
-    return Z @ params["W1"].T + params["b1"]
-
-
 def _accuracy(params: dict, X: np.ndarray, y: np.ndarray) -> float:
     """Fraction of ``argmax`` logits equal to the labels ``y: (n,)``."""
-    return float(np.mean(_forward(params, np.asarray(X, float)).argmax(1) == y))
+    (logits,) = hidden_responses(params, X, "relu", layers=[-1])
+    return float(np.mean(logits.argmax(1) == y))
 
 
 def grad_init_correlation(G1: np.ndarray, seeds: Sequence[int], n_hidden: int = 16) -> np.ndarray:
@@ -729,7 +717,8 @@ def permutation_demo(params: dict, X: Any, seed: int = 0) -> PermutationDemo:
     H = p["W0"].shape[0]
     perm = np.random.default_rng(seed).permutation(H)
     q = {"W0": p["W0"][perm], "b0": p["b0"][perm], "W1": p["W1"][:, perm], "b1": p["b1"]}
-    change = float(np.abs(_forward(p, X) - _forward(q, X)).max())
+    (logits_p,), (logits_q,) = (hidden_responses(r, X, "relu", layers=[-1]) for r in (p, q))
+    change = float(np.abs(logits_p - logits_q).max())
     m = match_units(p["W0"], q["W0"])
     diag = np.arange(H)
     return PermutationDemo(
@@ -751,19 +740,13 @@ def embedding_pcs(emb: np.ndarray, ref: int = 0) -> np.ndarray:
     reference seed's by the orthogonal Procrustes rotation fit at the last epoch —
     a rotation/reflection only, so distances within each panel are unchanged.
     """
-    from ..metrics import procrustes
+    from ..metrics import pca, procrustes
 
     emb = np.asarray(emb, float)
     if emb.ndim != 4:
         raise ValueError(f"emb must be (seeds, epochs, n, H); got shape {emb.shape}")
-    S, R, n, H = emb.shape
-    out = np.empty((S, R, n, 2))
-    for s in range(S):
-        last = emb[s, -1]
-        mu = last.mean(0)
-        _, _, Vt = np.linalg.svd(last - mu, full_matrices=False)
-        V = Vt[:2].T if Vt.shape[0] >= 2 else np.eye(H, 2)
-        out[s] = (emb[s] - mu) @ V
+    S = emb.shape[0]
+    out = pca(emb, 2, fit_on=emb[:, -1:])  # each seed's PCA of its last epoch, applied to every epoch
     for s in range(S):
         if s == ref:
             continue
@@ -1081,7 +1064,7 @@ def run(cfg: Any, progress: bool = True) -> UnderspecResults:
 class GridSummary:
     """Per-(λ, n_classes) means and spreads over seed pairs, nulls and trend tests.
 
-    What the figures and the committed full-size JSON hold (``to_dict``/``from_dict``).
+    What the figures and the committed full-size JSON hold (:func:`save_summary`/:func:`load_summary`).
 
     Attributes
     ----------
@@ -1114,11 +1097,11 @@ class GridSummary:
     """
 
     label: str
-    n_classes: tuple
-    lambdas: tuple
-    seeds: tuple
-    mean: dict
-    sd: dict
+    n_classes: tuple[int, ...]
+    lambdas: tuple[float, ...]
+    seeds: tuple[int, ...]
+    mean: dict[str, np.ndarray]
+    sd: dict[str, np.ndarray]
     pe_null_mean: np.ndarray
     pe_null_hi: np.ndarray
     pe_p: np.ndarray
@@ -1128,73 +1111,16 @@ class GridSummary:
     test_acc_sd: np.ndarray
     majority_acc: np.ndarray
     grad_init_corr: np.ndarray
-    embed_epochs: tuple
+    embed_epochs: tuple[int, ...]
     embed_cka_mean: np.ndarray
     embed_cka_sd: np.ndarray
-    trends: dict
+    trends: dict[str, TrendTest]
     pe_excess: TrendTest
     meta: dict = field(default_factory=dict)
 
     @property
     def n_pairs(self) -> int:
         return len(self.seeds) - 1
-
-    def to_dict(self) -> dict:
-        def arr(a):
-            return np.asarray(a, float).tolist()
-
-        return {
-            "label": self.label,
-            "n_classes": list(self.n_classes),
-            "lambdas": list(self.lambdas),
-            "seeds": list(self.seeds),
-            "mean": {k: arr(v) for k, v in self.mean.items()},
-            "sd": {k: arr(v) for k, v in self.sd.items()},
-            "pe_null_mean": arr(self.pe_null_mean),
-            "pe_null_hi": arr(self.pe_null_hi),
-            "pe_p": arr(self.pe_p),
-            "apc1_init": float(self.apc1_init),
-            "apc2_init": arr(self.apc2_init),
-            "test_acc_mean": arr(self.test_acc_mean),
-            "test_acc_sd": arr(self.test_acc_sd),
-            "majority_acc": arr(self.majority_acc),
-            "grad_init_corr": arr(self.grad_init_corr),
-            "embed_epochs": list(self.embed_epochs),
-            "embed_cka_mean": arr(self.embed_cka_mean),
-            "embed_cka_sd": arr(self.embed_cka_sd),
-            "trends": {k: t.to_dict() for k, t in self.trends.items()},
-            "pe_excess": self.pe_excess.to_dict(),
-            "meta": dict(self.meta),
-        }
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "GridSummary":
-        def arr(a):
-            return np.asarray(a, float)
-
-        return cls(
-            label=d["label"],
-            n_classes=tuple(int(c) for c in d["n_classes"]),
-            lambdas=tuple(float(v) for v in d["lambdas"]),
-            seeds=tuple(int(s) for s in d["seeds"]),
-            mean={k: arr(v) for k, v in d["mean"].items()},
-            sd={k: arr(v) for k, v in d["sd"].items()},
-            pe_null_mean=arr(d["pe_null_mean"]),
-            pe_null_hi=arr(d["pe_null_hi"]),
-            pe_p=arr(d["pe_p"]),
-            apc1_init=float(d["apc1_init"]),
-            apc2_init=arr(d["apc2_init"]),
-            test_acc_mean=arr(d["test_acc_mean"]),
-            test_acc_sd=arr(d["test_acc_sd"]),
-            majority_acc=arr(d["majority_acc"]),
-            grad_init_corr=arr(d["grad_init_corr"]),
-            embed_epochs=tuple(int(e) for e in d["embed_epochs"]),
-            embed_cka_mean=arr(d["embed_cka_mean"]),
-            embed_cka_sd=arr(d["embed_cka_sd"]),
-            trends={k: TrendTest.from_dict(t) for k, t in d["trends"].items()},
-            pe_excess=TrendTest.from_dict(d["pe_excess"]),
-            meta=dict(d.get("meta", {})),
-        )
 
 
 def _pairs(res: UnderspecResults, which: str) -> np.ndarray:
@@ -1308,20 +1234,32 @@ def summarize(res: UnderspecResults, which: str = "headline") -> GridSummary:
 
 
 def save_summary(summaries: dict[str, GridSummary], path: str | os.PathLike, extra: dict | None = None) -> Path:
-    """Write ``{"headline": GridSummary, "all": ...}`` (+ ``extra``) as JSON (atomic)."""
-    from ..claims import write_json_atomic
+    """Write ``{"headline": GridSummary, "all": ...}`` (+ ``extra``) with :func:`repgeom_lite.io.save`."""
+    from .. import io
 
-    obj = {k: s.to_dict() for k, s in summaries.items()}
+    obj: dict[str, Any] = dict(summaries)
     if extra:
         obj["extra"] = extra
-    return write_json_atomic(obj, path)
+    return io.save(obj, path, max_inline=1_000_000)  # one file: the committed run stays a single JSON
 
 
 def load_summary(path: str | os.PathLike) -> dict[str, Any]:
-    """Read :func:`save_summary` output: ``{"headline": GridSummary, ..., "extra": dict}``."""
-    with open(path, encoding="utf-8") as fh:
-        obj = json.load(fh)
-    return {k: (v if k == "extra" else GridSummary.from_dict(v)) for k, v in obj.items()}
+    """Read :func:`save_summary` output: ``{"headline": GridSummary, ..., "extra": dict}``.
+
+    Files written before :mod:`repgeom_lite.io` (plain JSON) load too.
+
+    Raises
+    ------
+    ValueError
+        If an entry other than ``"extra"`` is not a chapter-04 :class:`GridSummary`.
+    """
+    from .. import io
+
+    obj = io.load(path, cls=dict[str, GridSummary | dict])
+    bad = [k for k, v in obj.items() if k != "extra" and not isinstance(v, GridSummary)] if isinstance(obj, dict) else [path]
+    if bad:
+        raise ValueError(f"{path} is not a chapter-04 summary: {bad} are not GridSummary entries")
+    return obj
 
 
 # =========================================================================== claims
@@ -1371,10 +1309,7 @@ def plot_label_folding(n_classes: Sequence[int], ax=None):
     Rows: n_classes; columns: digits 0–9; colour and number: the class the digit is
     labelled with (digits ≥ n_classes are folded into class 0).
     """
-    import matplotlib.pyplot as plt
-
-    if ax is None:
-        _, ax = plt.subplots(figsize=(5, 3), constrained_layout=True)
+    ax = get_ax(ax, (5, 3))
     n_classes = list(n_classes)
     M = np.array([[d if d < c else 0 for d in range(10)] for c in n_classes])
     ax.imshow(M, cmap="tab10", vmin=0, vmax=9, aspect="auto", interpolation="nearest")
@@ -1397,14 +1332,11 @@ def _lam_labels(lambdas) -> list[str]:
 def plot_metric_heatmap(summary: GridSummary, metric: str, kind: str = "params", ax=None,
                         vmin: float | None = None, vmax: float | None = None, annotate: bool = True):
     """Heatmap of a metric's mean over seed pairs on the λ × n_classes grid (report Fig. 3.1)."""
-    import matplotlib.pyplot as plt
-
     if metric not in summary.mean:
         raise ValueError(f"metric must be one of {sorted(summary.mean)}; got {metric!r}")
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}; got {kind!r}")
-    if ax is None:
-        _, ax = plt.subplots(figsize=(4.2, 3), constrained_layout=True)
+    ax = get_ax(ax, (4.2, 3))
     M = summary.mean[metric][KINDS.index(kind)]
     im = ax.imshow(M, aspect="auto", cmap="viridis", vmin=vmin, vmax=vmax, origin="lower")
     if annotate:
@@ -1431,8 +1363,7 @@ def plot_metric_lines(summary: GridSummary, metric: str, kind: str = "params", a
 
     if along not in ("n_classes", "lambda"):
         raise ValueError(f"along must be 'n_classes' or 'lambda'; got {along!r}")
-    if ax is None:
-        _, ax = plt.subplots(figsize=(4.2, 3), constrained_layout=True)
+    ax = get_ax(ax, (4.2, 3))
     k = KINDS.index(kind)
     M, E = summary.mean[metric][k], summary.sd[metric][k]
     if along == "n_classes":
@@ -1467,10 +1398,7 @@ def plot_metric_lines(summary: GridSummary, metric: str, kind: str = "params", a
 
 def plot_matching_bars(summary: GridSummary, ax=None):
     """APC-1 and APC-2 with and without Hungarian matching (λ = 0, grid mean), and at init."""
-    import matplotlib.pyplot as plt
-
-    if ax is None:
-        _, ax = plt.subplots(figsize=(5, 3), constrained_layout=True)
+    ax = get_ax(ax, (5, 3))
     L0 = summary.lambdas.index(0.0)
     groups = [("APC-1", "apc1", "apc1_identity"), ("APC-2", "apc2", "apc2_identity")]
     width = 0.25
@@ -1499,16 +1427,12 @@ def plot_embeddings(res: UnderspecResults, lam: float, epoch: int, n_seeds: int 
     digit. ``pcs``: ``embedding_pcs(res.embeddings[l, :n_seeds])`` for this λ, if
     already computed (saves recomputing it for every epoch). Returns the axes array.
     """
-    import matplotlib.pyplot as plt
-
     if lam not in res.lambdas:
         raise ValueError(f"λ = {lam} was not trained; trained: {res.lambdas}")
     if epoch not in res.embed_epochs:
         raise ValueError(f"epoch {epoch} was not recorded; recorded: {res.embed_epochs}")
     n_seeds = min(n_seeds, len(res.seeds))
-    if axes is None:
-        _, axes = plt.subplots(1, n_seeds, figsize=(2.2 * n_seeds, 2.4), constrained_layout=True)
-    axes = np.atleast_1d(axes)
+    axes = get_axes(axes, (1, n_seeds), (2.2 * n_seeds, 2.4)).ravel()
     if pcs is None:
         pcs = embedding_pcs(res.embeddings[res.lambdas.index(lam), :n_seeds])
     elif pcs.shape[:2] != (n_seeds, len(res.embed_epochs)):
@@ -1531,8 +1455,7 @@ def plot_embedding_cka(summary: GridSummary, ax=None):
     """Linear CKA between the reference's and the other seeds' embeddings vs epoch, per λ."""
     import matplotlib.pyplot as plt
 
-    if ax is None:
-        _, ax = plt.subplots(figsize=(4.2, 3), constrained_layout=True)
+    ax = get_ax(ax, (4.2, 3))
     x = np.asarray(summary.embed_epochs, float)
     cmap = plt.get_cmap("viridis")
     for l, lam in enumerate(summary.lambdas):
@@ -1547,10 +1470,7 @@ def plot_embedding_cka(summary: GridSummary, ax=None):
 
 def plot_trend_effects(summaries: dict[str, GridSummary], ax=None):
     """Each trend's effect (mean ± sd over pairs) per seed set, with its p-value."""
-    import matplotlib.pyplot as plt
-
-    if ax is None:
-        _, ax = plt.subplots(figsize=(6, 3), constrained_layout=True)
+    ax = get_ax(ax, (6, 3))
     names = list(next(iter(summaries.values())).trends)
     width = 0.8 / len(summaries)
     for j, (key, summ) in enumerate(summaries.items()):
@@ -1582,8 +1502,7 @@ def plot_accuracy(summary: GridSummary, ax=None):
     """Final test accuracy vs n_classes, one line per λ (mean ± sd over seeds)."""
     import matplotlib.pyplot as plt
 
-    if ax is None:
-        _, ax = plt.subplots(figsize=(4.2, 3), constrained_layout=True)
+    ax = get_ax(ax, (4.2, 3))
     x = np.asarray(summary.n_classes, float)
     cmap = plt.get_cmap("viridis")
     for l, lam in enumerate(summary.lambdas):
@@ -1721,10 +1640,7 @@ def findings_markdown(claims_here: dict, claims_full: dict | None = None,
 
 def plot_digit_examples(X: np.ndarray, digits: np.ndarray, image_shape: Sequence[int], ax=None):
     """One example image per digit 0–9 side by side (the first of each in ``X: (n, H·W)``)."""
-    import matplotlib.pyplot as plt
-
-    if ax is None:
-        _, ax = plt.subplots(figsize=(6, 1), constrained_layout=True)
+    ax = get_ax(ax, (6, 1))
     X = np.asarray(X)
     h, w = image_shape
     strip = np.hstack([X[np.flatnonzero(digits == d)[0]].reshape(h, w) for d in range(10)])
@@ -1742,14 +1658,11 @@ def plot_matched_units(W1: np.ndarray, image_shape: Sequence[int], other: int = 
     units of seed ``other`` (row 1, sign-corrected) and the same-index units without
     matching (row 2). Returns the axes array ``(3, n_units)``.
     """
-    import matplotlib.pyplot as plt
-
     from ..metrics import match_units
 
     W1 = np.asarray(W1, float)
     m = match_units(W1[0], W1[other])
-    if axes is None:
-        _, axes = plt.subplots(3, n_units, figsize=(1.0 * n_units, 3.3), constrained_layout=True)
+    axes = get_axes(axes, (3, n_units), (1.0 * n_units, 3.3))
     h, w = image_shape
     order = np.argsort(-m.abs_correlations)[:n_units]  # best-matched units first
     rows = [

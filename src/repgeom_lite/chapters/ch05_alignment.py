@@ -44,7 +44,9 @@ from typing import Any
 import numpy as np
 
 from ..claims import ClaimSpec, Measured
-from ..plotting import animation_html, mean_band
+from ..metrics import pca
+from ..plotting import animation_html, get_ax, get_axes, grouped_bars, mean_band
+from ..presets import Knob
 
 __all__ = [
     "PRESETS",
@@ -131,6 +133,18 @@ PRESETS: dict[str, dict[str, Any]] = {
         "lr": 2e-3,
         "record_epochs": [0, 1, 2, 5, 10, 20, 50],
     },
+}
+
+#: Types of the knobs that are None in every preset, and ranges beyond what the presets'
+#: types say (see repgeom_lite.presets); checked by resolve_preset before anything runs.
+KNOBS = {
+    "data": Knob(choices=("digits", "mnist", "cifar10", "cifar100")),
+    "data_path": Knob(kind="str", optional=True),
+    "n_heldout": Knob(kind="int", ge=1, optional=True),
+    "heldout_fraction": Knob(gt=0, lt=1),
+    "fit_fraction": Knob(gt=0, lt=1),
+    "resnet_norm": Knob(choices=("none", "group")),
+    "hidden": Knob(choices=("pre", "post")),
 }
 
 # Measured 2026-11-25 on the 2-core x86_64 CPU while other jobs shared it (wall times are
@@ -639,12 +653,8 @@ def trajectories_3d(Zs: np.ndarray, window: int = 5) -> np.ndarray:
         raise ValueError(f"window must be between 1 and n_images - 2 ({Zs.shape[1] - 2}), got {window}")
     c = np.cumsum(np.pad(Zs, ((0, 0), (1, 0), (0, 0))), axis=1)
     smooth = (c[:, window:] - c[:, :-window]) / window
-    flat = smooth.reshape(-1, smooth.shape[2])
-    mean = flat.mean(axis=0)
-    _, _, Vt = np.linalg.svd(flat - mean, full_matrices=False)
-    signs = np.sign(Vt[:3].sum(axis=1, keepdims=True))
-    signs[signs == 0] = 1
-    return (smooth - mean) @ (Vt[:3] * signs).T
+    flat = smooth.reshape(-1, smooth.shape[2])  # every network's smoothed responses, stacked
+    return pca(flat, 3).reshape(smooth.shape[0], smooth.shape[1], 3)
 
 
 # ----------------------------------------------------------------------------- pipeline
@@ -872,15 +882,6 @@ ARCH_COLORS = {"convnet": "#1f77b4", "resnet": "#d62728"}
 ARCH_LABELS = {"convnet": "plain convnets", "resnet": "residual nets"}
 
 
-def _ax(ax, figsize=(4.5, 3.2), projection=None):
-    import matplotlib.pyplot as plt
-
-    if ax is None:
-        fig = plt.figure(figsize=figsize, constrained_layout=True)
-        ax = fig.add_subplot(111, projection=projection)
-    return ax
-
-
 def plot_task(data, axes=None):
     """The task: one example image per class, and the held-out images' pixel geometry.
 
@@ -888,11 +889,7 @@ def plot_task(data, axes=None):
     the held-out images (the common image set the networks are compared on) on the
     first two principal components of their pixels, coloured by class.
     """
-    import matplotlib.pyplot as plt
-
-    if axes is None:
-        fig, axes = plt.subplots(1, 2, figsize=(9, 3), constrained_layout=True,
-                                 gridspec_kw={"width_ratios": [1.6, 1]})
+    axes = get_axes(axes, (1, 2), (9, 3), gridspec_kw={"width_ratios": [1.6, 1]}).ravel()
     X, y = data.X_train, data.y_train
     classes = np.unique(y)[:10]
     imgs = [X[np.flatnonzero(y == c)[0]] for c in classes]
@@ -903,11 +900,9 @@ def plot_task(data, axes=None):
     axes[0].set_yticks([])
     axes[0].set_xlabel("class (one training image each)")
     P = data.X_heldout.reshape(len(data.X_heldout), -1)
-    P = P - P.mean(axis=0)
-    _, sv, Vt = np.linalg.svd(P, full_matrices=False)
-    pcs = P @ Vt[:2].T
+    pcs = pca(P, 2)
+    ev = (pcs**2).sum(0) / max(float(((P - P.mean(axis=0)) ** 2).sum()), 1e-300)
     sc = axes[1].scatter(pcs[:, 0], pcs[:, 1], c=data.y_heldout, cmap="tab10", s=6, vmin=-0.5, vmax=9.5)
-    ev = sv**2 / np.sum(sv**2)
     axes[1].set_xlabel(f"pixel PC 1 ({100 * ev[0]:.0f} % of variance)")
     axes[1].set_ylabel(f"pixel PC 2 ({100 * ev[1]:.0f} %)")
     axes[1].set_title(f"{len(P)} held-out images", fontsize=9)
@@ -919,7 +914,7 @@ def plot_training(results: AlignmentResults, ax=None):
     """Held-out accuracy per epoch, mean ± sd across seeds, per architecture."""
     from ..plotting import error_band
 
-    ax = _ax(ax)
+    ax = get_ax(ax, (4.5, 3.2))
     for name, tr in results.training.items():
         epochs = np.arange(tr.eval_acc.shape[1])
         error_band(epochs, tr.eval_acc, ax=ax, color=ARCH_COLORS[name],
@@ -945,21 +940,14 @@ def plot_variance_explained(results_or_summary, ax=None, source_resnet: float | 
         ("ve_srm_strict", "prob. SRM\n(leave-one-out)"),
         ("ve_linear_pairwise", "linear map\n(pairwise)"),
     ]
-    ax = _ax(ax, figsize=(7, 3.2))
-    names = list(s["architectures"])
-    width = 0.8 / len(names)
-    x = np.arange(len(methods))
-    for i, name in enumerate(names):
-        a = s["architectures"][name]
-        vals = np.array([np.mean(a[k]) for k, _ in methods])
-        errs = np.array([np.std(a[k], ddof=1) for k, _ in methods])
-        ax.bar(x + (i - (len(names) - 1) / 2) * width, vals, width, yerr=errs, capsize=2,
-               color=ARCH_COLORS.get(name), label=f"{ARCH_LABELS.get(name, name)} (n = {a['n_networks']})")
+    groups = {f"{ARCH_LABELS.get(name, name)} (n = {a['n_networks']})": (name, a)
+              for name, a in s["architectures"].items()}
+    ax = grouped_bars({g: {lab: a[k] for k, lab in methods} for g, (_, a) in groups.items()},
+                      ax=get_ax(ax, (7, 3.2)), colors={g: ARCH_COLORS.get(name) for g, (name, _) in groups.items()},
+                      ylabel="held-out variance explained", legend=False)
     if source_resnet is not None:
         ax.axhline(source_resnet, color=ARCH_COLORS["resnet"], ls="--", lw=1,
                    label=f"Lu et al.: ResNet-18, CIFAR-100 ({source_resnet:.2f})")
-    ax.set_xticks(x, [lab for _, lab in methods], fontsize=8)
-    ax.set_ylabel("held-out variance explained")
     ax.set_ylim(min(0.0, ax.get_ylim()[0]), 1.05)
     ax.axhline(0, color="k", lw=0.5)
     ax.legend(frameon=False, fontsize=7, loc="upper left")
@@ -971,10 +959,7 @@ def plot_rsms(a: ArchAlignment, network: int = 0, axes=None):
 
     ``axes``: 4 axes (default: a new 1x4 figure). Returns the axes.
     """
-    import matplotlib.pyplot as plt
-
-    if axes is None:
-        fig, axes = plt.subplots(1, 4, figsize=(10, 2.9), constrained_layout=True)
+    axes = get_axes(axes, (1, 4), (10, 2.9)).ravel()
     within_shared = within_rsm(a.shared_eval[network])
     panels = [
         (a.rsm_within[network], "within network\n(native units)"),
@@ -996,7 +981,7 @@ def plot_rsms(a: ArchAlignment, network: int = 0, axes=None):
 def plot_ve_epochs(results_or_summary, ax=None):
     """SRM held-out VE against training epoch, mean ± sd across networks, per architecture."""
     s = summary(results_or_summary) if isinstance(results_or_summary, AlignmentResults) else results_or_summary
-    ax = _ax(ax)
+    ax = get_ax(ax, (4.5, 3.2))
     for name, a in s["architectures"].items():
         epochs = sorted(int(e) for e in a["ve_by_epoch"])
         vals = np.array([a["ve_by_epoch"][str(e)] for e in epochs])  # (T, m)
@@ -1016,7 +1001,7 @@ def plot_ve_epochs(results_or_summary, ax=None):
 
 def plot_map_comparison(a: ArchAlignment, ax=None):
     """Pairwise held-out VE: orthogonal (Procrustes) map vs general linear map, one dot per pair."""
-    ax = _ax(ax, figsize=(3.4, 3.2))
+    ax = get_ax(ax, (3.4, 3.2))
     mask = ~np.eye(a.n_networks, dtype=bool)
     p, l = a.ve_procrustes[mask], a.ve_linear[mask]
     ax.scatter(p, l, s=12, color=ARCH_COLORS.get(a.name), label=ARCH_LABELS.get(a.name, a.name))
@@ -1031,7 +1016,7 @@ def plot_trajectories(traj: np.ndarray, ax=None, upto: int | None = None, title:
     """3-D trajectories ``(m, T, 3)`` (one line per network), optionally only the first ``upto`` points."""
     import matplotlib.pyplot as plt
 
-    ax = _ax(ax, figsize=(4, 4), projection="3d")
+    ax = get_ax(ax, (4, 4), projection="3d")
     T = traj.shape[1] if upto is None else max(2, int(upto))
     colors = plt.cm.tab10(np.arange(traj.shape[0]) % 10)
     for i, tr in enumerate(traj):
@@ -1161,24 +1146,27 @@ def results_table(s: dict[str, Any], source: bool = True) -> str:
 
 
 def write_summary(results: AlignmentResults, output_dir: Any) -> Any:
-    """Write :func:`summary` to ``output_dir/summary.json`` (atomically); returns the path."""
+    """Write :func:`summary` to ``output_dir/summary.json`` (:func:`repgeom_lite.io.save`); returns the path."""
     from pathlib import Path
 
-    from ..claims import write_json_atomic
+    from .. import io
 
-    return write_json_atomic(summary(results), Path(output_dir) / "summary.json")
+    return io.save(summary(results), Path(output_dir) / "summary.json")
 
 
 def load_summary(path: Any) -> dict[str, Any] | None:
-    """Read a ``summary.json`` written by :func:`write_summary`; ``None`` if it does not exist."""
-    import json
+    """Read a ``summary.json`` written by :func:`write_summary` (or its older plain-JSON form).
+
+    Returns the :func:`summary` dict, or ``None`` if the file does not exist.
+    """
     from pathlib import Path
+
+    from .. import io
 
     path = Path(path)
     if not path.is_file():
         return None
-    with open(path, encoding="utf-8") as fh:
-        return json.load(fh)
+    return io.load(path)
 
 
 def _fmt(values: Any) -> str:

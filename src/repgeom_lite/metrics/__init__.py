@@ -14,7 +14,7 @@ Conventions (see each docstring for shapes and formulas):
 
 Modules: :mod:`.cka` (kernel alignment), :mod:`.rsa` (RDMs, RSA), :mod:`.abstraction`
 (PS, CCGP, dichotomy decoding), :mod:`.matching` (APC, PE), :mod:`.alignment`
-(Procrustes, SRM), :mod:`.dynamics` (weight vector field).
+(Procrustes, SRM), :mod:`.dynamics` (weight vector field), :mod:`.projection` (PCA).
 """
 
 from .abstraction import (
@@ -25,7 +25,13 @@ from .abstraction import (
     dichotomy_decoding,
     parallelism_score,
 )
-from .alignment import ProcrustesResult, SharedResponseModel, procrustes
+from .alignment import (
+    ProcrustesResult,
+    SharedResponseModel,
+    procrustes,
+    unaligned_angle,
+    unaligned_variance_explained,
+)
 from .cka import kernel_alignment
 from .dynamics import (
     VectorField,
@@ -35,7 +41,8 @@ from .dynamics import (
     weight_vector_field,
 )
 from .matching import MatchResult, apc, match_units, permutation_equivalence, unit_correlations
-from .rsa import compare_rdms, rdm, rdm_upper, rsa_matrix
+from .projection import pca
+from .rsa import compare_rdms, rdm, rdm_upper, rsa_matrix, rsa_vectors
 
 __all__ = [
     # cka
@@ -45,6 +52,7 @@ __all__ = [
     "rdm_upper",
     "compare_rdms",
     "rsa_matrix",
+    "rsa_vectors",
     # abstraction
     "balanced_dichotomies",
     "parallelism_score",
@@ -62,10 +70,14 @@ __all__ = [
     "procrustes",
     "ProcrustesResult",
     "SharedResponseModel",
+    "unaligned_angle",
+    "unaligned_variance_explained",
     # dynamics
     "weight_plane_axes",
     "project_weights",
     "expected_weight_update",
     "weight_vector_field",
     "VectorField",
+    # projection
+    "pca",
 ]

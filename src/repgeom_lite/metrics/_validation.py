@@ -34,6 +34,7 @@ __all__ = [
     "check_int",
     "check_choice",
     "check_square_symmetric",
+    "scale_to_unit",
     "output",
 ]
 
@@ -216,6 +217,22 @@ def check_square_symmetric(rdms: torch.Tensor, name: str) -> None:
     asym = float((rdms - rdms.transpose(-1, -2)).abs().max()) if rdms.numel() else 0.0
     if asym > 1e-8 * max(scale, 1.0):
         raise ValueError(f"{name} must be symmetric (max |D - D^T| = {asym:.3g})")
+
+
+def scale_to_unit(x, dims: int | tuple[int, ...]):
+    """``x / max|x|`` over ``dims`` (kept), and that maximum; an all-zero slice is left as is.
+
+    The numerical guard of every scale-invariant metric: dividing by the largest
+    magnitude first keeps squares and products of the entries far from float64
+    overflow (above about 1e154) and underflow (below about 1e-154), so correlations,
+    cosines and kernel alignments are the same from 1e-200 to 1e200. Works on
+    :class:`torch.Tensor` and NumPy arrays (returns the same kind).
+    """
+    if isinstance(x, torch.Tensor):
+        scale = x.abs().amax(dim=dims, keepdim=True)
+        return x / torch.where(scale > 0, scale, torch.ones_like(scale)), scale
+    scale = np.abs(x).max(axis=dims, keepdims=True, initial=0.0)
+    return x / np.where(scale > 0, scale, 1.0), scale
 
 
 def output(t: torch.Tensor | np.ndarray) -> np.ndarray | np.float64:

@@ -41,7 +41,13 @@ from ._validation import (
     to_numpy,
 )
 
-__all__ = ["procrustes", "ProcrustesResult", "SharedResponseModel"]
+__all__ = [
+    "procrustes",
+    "ProcrustesResult",
+    "SharedResponseModel",
+    "unaligned_angle",
+    "unaligned_variance_explained",
+]
 
 #: A representation counts as constant when max|X - mean| <= CONSTANT_RTOL * max|X|.
 CONSTANT_RTOL = 1e-12
@@ -384,6 +390,53 @@ class SharedResponseModel:
         if i >= self.n_networks_:
             raise ValueError(f"{name} must index a fitted network (0..{self.n_networks_ - 1}), got {i}")
         return i
+
+
+# ----------------------------------------------------------------------------- no alignment (baselines)
+def unaligned_angle(X: np.ndarray, Y: np.ndarray) -> np.ndarray:
+    """Angle between two centred representations *without* any alignment, in [0, pi].
+
+    ``X, Y: (..., n, N) -> (...)``: ``arccos(<X_c, Y_c>_F / (||X_c|| ||Y_c||))`` with
+    ``X_c, Y_c`` column-centred, i.e. comparing unit ``j`` of one with unit ``j`` of the
+    other. The baseline that :func:`repgeom_lite.metrics.procrustes` improves on by
+    rotating first. A constant representation gives pi/2.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    Y = np.asarray(Y, dtype=np.float64)
+    if X.shape[-2:] != Y.shape[-2:] or X.ndim < 2:
+        raise ValueError(f"X and Y must have the same (n, N) shape, got {X.shape} and {Y.shape}")
+    Xc = X - X.mean(axis=-2, keepdims=True)
+    Yc = Y - Y.mean(axis=-2, keepdims=True)
+    num = (Xc * Yc).sum(axis=(-2, -1))
+    den = np.linalg.norm(Xc, axis=(-2, -1)) * np.linalg.norm(Yc, axis=(-2, -1))
+    cos = np.where(den > 0, num / np.where(den > 0, den, 1.0), 0.0)
+    return np.arccos(np.clip(cos, -1.0, 1.0))
+
+
+def unaligned_variance_explained(Xs_train: Sequence[np.ndarray], Xs_test: Sequence[np.ndarray]) -> np.ndarray:
+    """Held-out variance explained by the other networks *without* alignment, ``(m,)``.
+
+    ``VE_i = 1 - mean((S_hat + mu_i - X_i)^2) / var(X_i)`` with
+    ``S_hat = mean_{j != i}(X_j - mu_j)`` on the test images and ``mu_j`` the training
+    means -- the SRM's ``shared="others"`` variance explained with every ``W_i = I``
+    (unit ``j`` of one network predicts unit ``j`` of another). Needs equal widths.
+    """
+    tr = [np.asarray(x, dtype=np.float64) for x in Xs_train]
+    te = [np.asarray(x, dtype=np.float64) for x in Xs_test]
+    m = len(tr)
+    if m < 2 or len(te) != m:
+        raise ValueError(f"need at least 2 networks with train and test responses, got {m} and {len(te)}")
+    if len({x.shape[1] for x in tr + te}) != 1:
+        raise ValueError("all networks must have the same number of units (no alignment is fitted)")
+    mu = [x.mean(axis=0) for x in tr]
+    centred = [x - u for x, u in zip(te, mu)]
+    total = np.sum(centred, axis=0)
+    ve = np.empty(m)
+    for i in range(m):
+        resid = (total - centred[i]) / (m - 1) + mu[i] - te[i]
+        var = te[i].var()
+        ve[i] = 0.0 if var <= 0 else 1.0 - np.mean(resid**2) / var
+    return ve
 
 
 def _srm_em(x: list[np.ndarray], W: list[np.ndarray], n_iter: int):

@@ -19,6 +19,7 @@ from ._validation import (
     check_ndim,
     check_same_axis,
     output,
+    scale_to_unit,
     to_tensor,
 )
 
@@ -71,7 +72,9 @@ def kernel_alignment(
         C(K_X, K_Y) = tr(K_X K_Y) / sqrt(tr(K_X K_X) tr(K_Y K_Y))
                     = ||X_c^T Y_c||_F^2 / (||X_c^T X_c||_F ||Y_c^T Y_c||_F)
 
-    computed in whichever of the two forms is cheaper. It lies in [0, 1], is
+    computed in whichever of the two forms is cheaper, after scaling ``X`` and ``Y``
+    (and ``X_c``, ``Y_c``) to a largest magnitude of 1, which leaves C unchanged and
+    keeps it exact from 1e-200 to 1e200 (``C(1e100 X, X) = 1``). It lies in [0, 1], is
     symmetric, and is invariant to rotations (``X Q``, ``Q`` orthogonal), isotropic
     scaling and translation of either argument.
 
@@ -129,7 +132,15 @@ def kernel_alignment(
     check_finite(X_t, "X")
     check_finite(Y_t, "Y")
 
+    # numerical guard: the ratio is invariant to scaling X or Y, so bring each to max |.| = 1
+    # before and after centring; the products below then neither overflow (1e200) nor
+    # underflow (1e-200) in float64.
+    X_t, _ = scale_to_unit(X_t, (-2, -1))
+    Y_t, _ = scale_to_unit(Y_t, (-2, -1))
     Xc, Yc = _centre(X_t), _centre(Y_t)
+    constant = _is_constant(X_t, Xc) | _is_constant(Y_t, Yc)
+    Xc, _ = scale_to_unit(Xc, (-2, -1))
+    Yc, _ = scale_to_unit(Yc, (-2, -1))
     N, M = X_t.shape[-1], Y_t.shape[-1]
     if unbiased:
         K = Xc @ Xc.transpose(-1, -2)
@@ -147,7 +158,6 @@ def kernel_alignment(
         num = (K * L).sum(dim=(-2, -1))
         den_sq = (K * K).sum(dim=(-2, -1)) * (L * L).sum(dim=(-2, -1))
 
-    constant = _is_constant(X_t, Xc) | _is_constant(Y_t, Yc)
     valid = (~constant) & (den_sq > 0)
     safe_den = torch.where(valid, den_sq, torch.ones_like(den_sq)).sqrt()
     cka = torch.where(valid, num / safe_den, torch.zeros_like(num))

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from ._validation import check_finite, check_ndim, check_same_axis, to_numpy
+from ._validation import check_finite, check_ndim, check_same_axis, scale_to_unit, to_numpy
 
 __all__ = ["match_units", "MatchResult", "apc", "permutation_equivalence", "unit_correlations"]
 
@@ -82,12 +82,17 @@ def _check_pair(A: Any, B: Any, a_name: str, b_name: str) -> tuple[np.ndarray, n
 
 
 def _standardise_rows(A: np.ndarray) -> np.ndarray:
+    """Rows centred and scaled to unit norm (constant rows 0), scale-robust.
+
+    Each row and its centred version are divided by their largest magnitude before the
+    norm is formed, so weights at 1e-200 or 1e200 give the same correlations.
+    """
+    A, _ = scale_to_unit(A, 1)
     Ac = A - A.mean(axis=1, keepdims=True)
-    constant = np.abs(Ac).max(axis=1, keepdims=True) <= CONSTANT_RTOL * np.abs(A).max(
-        axis=1, keepdims=True
-    )
-    norm = np.linalg.norm(Ac, axis=1, keepdims=True)
-    return np.where(constant, 0.0, Ac / np.where(constant, 1.0, norm))
+    Au, s = scale_to_unit(Ac, 1)
+    constant = s <= CONSTANT_RTOL * np.abs(A).max(axis=1, keepdims=True)
+    norm = np.linalg.norm(Au, axis=1, keepdims=True)
+    return np.where(constant, 0.0, Au / np.where(constant, 1.0, norm))
 
 
 def unit_correlations(A: Any, B: Any) -> np.ndarray:

@@ -22,10 +22,11 @@ from ._validation import (
     check_ndim,
     check_square_symmetric,
     output,
+    scale_to_unit,
     to_tensor,
 )
 
-__all__ = ["rdm", "rdm_upper", "compare_rdms", "rsa_matrix"]
+__all__ = ["rdm", "rdm_upper", "compare_rdms", "rsa_matrix", "rsa_vectors"]
 
 #: A vector (pattern or upper triangle) counts as constant when
 #: ||v - mean(v)|| <= CONSTANT_RTOL * ||v||.
@@ -36,11 +37,18 @@ _COMPARE_METHODS = ("spearman", "pearson", "kendall")
 
 
 def _unit_centred(v: torch.Tensor) -> torch.Tensor:
-    """Centre along the last axis and scale to unit norm; constant vectors become 0."""
+    """Centre along the last axis and scale to unit norm; constant vectors become 0.
+
+    Scale-robust: ``v`` and ``v - mean`` are divided by their largest magnitude before
+    any norm is formed (the result is invariant to that), so squares never overflow or
+    underflow; the result is the same for ``v`` at 1e-200 and at 1e200.
+    """
+    v, _ = scale_to_unit(v, -1)
     vc = v - v.mean(dim=-1, keepdim=True)
-    norm = torch.linalg.vector_norm(vc, dim=-1, keepdim=True)
-    constant = norm <= CONSTANT_RTOL * torch.linalg.vector_norm(v, dim=-1, keepdim=True)
-    return vc / norm.masked_fill(constant, float("inf"))  # finite / inf = 0
+    u, s = scale_to_unit(vc, -1)
+    norm_u = torch.linalg.vector_norm(u, dim=-1, keepdim=True)
+    constant = s * norm_u <= CONSTANT_RTOL * torch.linalg.vector_norm(v, dim=-1, keepdim=True)
+    return u / norm_u.masked_fill(constant, float("inf"))  # finite / inf = 0
 
 
 def _average_ranks(v: torch.Tensor) -> torch.Tensor:
@@ -104,7 +112,10 @@ def rdm(X: Any, metric: str = "correlation", *, device: str | torch.device | Non
     - ``"sqeuclidean"``: ``D_ij = ||x_i - x_j||_2^2``. (rsatoolbox's ``"euclidean"`` is this
       divided by ``p``.)
 
-    The diagonal is exactly 0 and the matrix exactly symmetric.
+    The diagonal is exactly 0 and the matrix exactly symmetric. Patterns are scaled to
+    a largest magnitude of 1 before products are formed, so the correlation RDM is the
+    same for ``X`` at 1e-200 and 1e200, and the Euclidean one scales exactly with ``X``
+    (``"sqeuclidean"`` overflows to inf only where the true value exceeds float64).
 
     **Constant pattern** (correlation only): a condition whose pattern is the same in
     every unit (e.g. a stimulus that silences all ReLU units) has no defined correlation;
@@ -130,10 +141,10 @@ def rdm(X: Any, metric: str = "correlation", *, device: str | torch.device | Non
     if metric == "correlation":
         Z = _unit_centred(X_t)
         D = 1.0 - (Z @ Z.transpose(-1, -2)).clamp(-1.0, 1.0)
-    else:
-        D = torch.cdist(X_t, X_t, compute_mode="donot_use_mm_for_euclid_dist")
-        if metric == "sqeuclidean":
-            D = D**2
+    else:  # distances of X / max|X|, scaled back: no overflow/underflow of the squares inside
+        X_u, scale = scale_to_unit(X_t, (-2, -1))
+        D = torch.cdist(X_u, X_u, compute_mode="donot_use_mm_for_euclid_dist")
+        D = D**2 * scale**2 if metric == "sqeuclidean" else D * scale
     D = 0.5 * (D + D.transpose(-1, -2))
     D = D.masked_fill(torch.eye(n, dtype=torch.bool, device=D.device), 0.0)
     return output(D)
@@ -269,6 +280,45 @@ def rsa_matrix(
     for start in range(0, Z.shape[0], chunk_size):
         out[start : start + chunk_size] = Z[start : start + chunk_size] @ Z2.T
     return output(out.clamp_(-1.0, 1.0))
+
+
+def rsa_vectors(
+    rdms: Any,
+    *,
+    method: str = "spearman",
+    device: str | torch.device | None = None,
+    chunk_size: int = 4096,
+) -> np.ndarray:
+    r"""The vectors whose dot products are :func:`rsa_matrix`: ``rdms: (m, n, n) -> (m, d)``.
+
+    Each strict upper triangle (``d = n (n - 1) / 2``) is ranked (``"spearman"``,
+    average ranks for ties), centred and scaled to unit norm, so ``z_a · z_b = ρ_ab``
+    and ``||z_a − z_b||² = 2 (1 − ρ_ab)``: the space in which to run a PCA or any
+    Euclidean method on RDMs that should agree with RSA. A constant RDM maps to 0.
+
+    Parameters
+    ----------
+    rdms : array-like or torch.Tensor, shape (m, n, n)
+    method : {"spearman", "pearson"}
+    device, chunk_size
+        As for :func:`rsa_matrix`.
+
+    Returns
+    -------
+    numpy.ndarray, shape (m, d)
+
+    Raises
+    ------
+    ValueError
+        Not ``(m, n, n)``, not symmetric, NaN/inf, or an unknown ``method``.
+    """
+    check_choice(method, "method", ("spearman", "pearson"))
+    chunk_size = check_int(chunk_size, "chunk_size", 1)
+    R = to_tensor(rdms, "rdms", device)
+    if R.ndim != 3:
+        raise ValueError(f"rdms must have shape (m, n, n), got shape {tuple(R.shape)}")
+    check_square_symmetric(R, "rdms")
+    return output(_prepare_chunked(R, method, chunk_size))
 
 
 def _prepare_chunked(R: torch.Tensor, method: str, chunk_size: int) -> torch.Tensor:
