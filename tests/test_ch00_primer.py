@@ -12,24 +12,16 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import nbformat
 import pytest
+
+import notebook_checks as nb
 
 from repgeom_lite import io as rgl_io
 from repgeom_lite.chapters import ch00_primer as ch
 
-NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "00_primer.ipynb"
+NOTEBOOK = nb.NOTEBOOKS / "00_primer.ipynb"
 TINY = dict(seeds=[3, 4], epochs=2, hidden_units=8, input_dim=10, n_train=200, n_decode=40, n_stimuli=16,
             toy_units=6, toy_samples=6, toy_other_dichotomies=2, explore_levels=[0.0, 1.0], device="cpu")
-
-
-def _cells():
-    return nbformat.read(NOTEBOOK, as_version=4).cells
-
-
-def _visible_code(cells):
-    return "\n".join(c.source for c in cells if c.cell_type == "code"
-                     and not {"hide-input", "remove-cell", "remove-input"} & set(c.metadata.get("tags", [])))
 
 
 def test_presets_differ_only_in_seeds_and_epochs():
@@ -49,54 +41,24 @@ def test_module_holds_presets_and_facts_only():
 
 
 def test_notebook_convention():
-    cells = _cells()
-    code = [c for c in cells if c.cell_type == "code"]
-    assert cells[0].cell_type == "markdown" and cells[0].source.startswith("# ")
-    assert "**Run time:**" in cells[0].source and "**You will learn**" in cells[0].source
-    assert code[0].metadata.get("tags") == ["parameters"] and 'preset = "small"' in code[0].source
-    knobs = set(re.findall(r"^(\w+) = ", code[0].source, flags=re.M)) - {"preset", "output_dir"}
-    assert knobs == set(ch.PRESETS["small"]), "every preset knob is a parameter, and nothing else"
-    assert code[1].metadata.get("tags") == ["remove-cell"]
-    assert "except ImportError" in code[1].source and "torch" not in code[1].source
-    source = "\n".join(c.source for c in cells)
-    assert "findings_markdown" not in source and "display(Markdown(f" not in source
-    assert "chapter_module" not in source and "ch00." not in source
+    nb.check_convention(nb.cells(NOTEBOOK), ch.PRESETS, forbidden=("ch00.",))
 
 
 def test_notebook_measurements_are_visible_package_calls():
-    visible = _visible_code(_cells())
-    for call in ("M.kernel_alignment(", "M.rdm(", "M.compare_rdms(", "M.rsa_matrix(", "M.parallelism_score(",
-                 "M.ccgp(", "M.dichotomy_decoding(", "M.match_units(", "M.apc(", "M.procrustes(",
-                 "M.SharedResponseModel(", "M.unaligned_angle(", "rgl.train_ensemble(", "rgl.NetConfig(",
-                 "rgl.tasks.four_cluster_task(", "rgl.geometries.cube_geometry("):
-        assert call in visible, f"{call} is not a visible call in the primer"
+    visible = nb.check_visible_calls(nb.cells(NOTEBOOK), (
+        "M.kernel_alignment(", "M.rdm(", "M.compare_rdms(", "M.rsa_matrix(", "M.parallelism_score(", "M.ccgp(",
+        "M.dichotomy_decoding(", "M.match_units(", "M.apc(", "M.procrustes(", "M.SharedResponseModel(",
+        "M.unaligned_angle(", "rgl.train_ensemble(", "rgl.NetConfig(", "rgl.tasks.four_cluster_task(",
+        "rgl.geometries.cube_geometry("))
     assert re.search(r'^activations = \["tanh", "relu"\]$', visible, flags=re.M), "one-line activation list"
 
 
 def test_every_glued_number_is_defined():
-    cells = _cells()
-    used = set(re.findall(r"\{glue:(?:text|md)\}`(\w+)", "\n".join(c.source for c in cells if c.cell_type == "markdown")))
-    code = "\n".join(c.source for c in cells if c.cell_type == "code")
-    literal = set(re.findall(r'glue\("(\w+)"', code))
-    patterns = [re.compile("^" + re.sub(r"\\\{[^}]*\\\}", r"\\w+", re.escape(p)) + "$")
-                for p in re.findall(r'glue\(f"([^"]+)"', code)]
-    missing = {k for k in used if k not in literal and not any(p.match(k) for p in patterns)}
-    assert used and not missing, f"glued in the prose but never computed: {sorted(missing)}"
+    nb.check_glue_defined(nb.cells(NOTEBOOK))
 
 
 def _run(tmp_path: Path, name: str, edit=None) -> dict:
-    papermill = pytest.importorskip("papermill")
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    if edit is not None:
-        for c in nb.cells:
-            c.source = edit(c.source)
-    src = tmp_path / f"{name}.ipynb"
-    nbformat.write(nb, src)
-    out_dir = tmp_path / f"out_{name}"
-    papermill.execute_notebook(str(src), str(tmp_path / f"{name}_out.ipynb"), cwd=str(NOTEBOOK.parent),
-                               parameters={**TINY, "output_dir": str(out_dir)}, kernel_name="python3",
-                               progress_bar=False)
-    return rgl_io.load(out_dir / "summary.json")
+    return rgl_io.load(nb.run_notebook(NOTEBOOK, tmp_path, name, TINY, edit) / "summary.json")
 
 
 @pytest.mark.slow

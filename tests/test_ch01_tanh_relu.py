@@ -14,40 +14,21 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import nbformat
 import pytest
+
+import notebook_checks as nb
 
 from repgeom_lite import io as rgl_io
 from repgeom_lite import results
 from repgeom_lite.chapters import ch01_tanh_relu as ch
 from repgeom_lite.claims import VERDICTS, read_claims
 
-NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "01_tanh_vs_relu.ipynb"
+NOTEBOOK = nb.NOTEBOOKS / "01_tanh_vs_relu.ipynb"
 TINY = dict(seeds=[3, 4], epochs=3, n_train=256, hidden_units=16, input_dim=40, n_probe_epochs=3, sigma_test=[3.0],
             n_decode=80, n_decode_epochs=2, aligned_runs=[[8, 1]], n_alignments=3, aligned_seeds=[3, 4],
             aligned_epochs=3, aligned_n_train=128, n_ccgp_per_condition=6, perturb_P=8, perturb_k=[1],
             depth_layers=[2], depth_tasks=["easy"], depth_seeds=[3, 4], depth_epochs=3, depth_n_train=128,
             explore_run=[8, 1], device="cpu")
-# A tiny run is not a replication: its claims are written and parsed, but a verdict that
-# contradicts the documented (small-preset) outcome is printed instead of raised.
-NO_RAISE = '''def _check(*args, **kwargs):
-    try:
-        return rgl.check_claims(*args, **kwargs)
-    except AssertionError as err:
-        print(err)
-        return rgl.claims.read_claims(out_dir / "claims.json")
-
-
-report = _check('''
-
-
-def _cells():
-    return nbformat.read(NOTEBOOK, as_version=4).cells
-
-
-def _visible_code(cells):
-    return "\n".join(c.source for c in cells if c.cell_type == "code"
-                     and not {"hide-input", "remove-cell", "remove-input"} & set(c.metadata.get("tags", [])))
 
 
 # --------------------------------------------------------------------------- module: presets, claims
@@ -112,60 +93,33 @@ def test_committed_paper_run():
 
 
 def test_notebook_convention():
-    cells = _cells()
-    code = [c for c in cells if c.cell_type == "code"]
-    assert cells[0].cell_type == "markdown" and cells[0].source.startswith("# ")
-    assert "**Run time:**" in cells[0].source and "**You will learn**" in cells[0].source
-    assert code[0].metadata.get("tags") == ["parameters"] and 'preset = "small"' in code[0].source
-    knobs = set(re.findall(r"^(\w+) = ", code[0].source, flags=re.M)) - {"preset", "output_dir"}
-    assert knobs == set(ch.PRESETS["small"]), "every preset knob is a parameter, and nothing else"
-    assert code[1].metadata.get("tags") == ["remove-cell"]
-    assert "except ImportError" in code[1].source
-    source = "\n".join(c.source for c in cells)
-    assert "findings_markdown" not in source and "display(Markdown(f" not in source
-    assert "chapter_module" not in source and "ch01." not in source and ".run(cfg" not in source
-    assert "fixed before the `paper` preset was run" in source
+    nb.check_convention(nb.cells(NOTEBOOK), ch.PRESETS, forbidden=("ch01.",))
+    assert "fixed before the `paper` preset was run" in "\n".join(c.source for c in nb.cells(NOTEBOOK))
 
 
 def test_experiment_is_visible_package_calls():
-    visible = _visible_code(_cells())
-    for call in ("rgl.tasks.four_cluster_task(", "rgl.tasks.aligned_kernel_task(", "rgl.tasks.deep_net_task(",
+    visible = nb.check_visible_calls(nb.cells(NOTEBOOK), ("rgl.tasks.four_cluster_task(", "rgl.tasks.aligned_kernel_task(", "rgl.tasks.deep_net_task(",
                  "rgl.NetConfig(", "rgl.Records(", "rgl.train_ensemble(", "M.kernel_alignment(",
                  "M.parallelism_score(", "M.ccgp(", "M.dichotomy_decoding(", "M.weight_plane_axes(",
                  "M.project_weights(", "M.weight_vector_field(", "rgl.models.hidden_responses(", "rgl.stats.bootstrap_ci(",
-                 "rgl.check_claims(", "rgl.results.load(", "rgl.models.split_activation"):
-        assert call in visible, f"{call} is not a visible call in chapter 1"
+                 "rgl.check_claims(", "rgl.results.load(", "rgl.models.split_activation"))
     lines = re.findall(r"^activations = .*$", visible, flags=re.M)
     assert lines == ['activations = ["tanh", "relu"]'], "one editable activation line"
 
 
 def test_every_glued_number_is_defined():
-    cells = _cells()
-    used = set(re.findall(r"\{glue:(?:text|md)\}`(\w+)", "\n".join(c.source for c in cells if c.cell_type == "markdown")))
-    code = "\n".join(c.source for c in cells if c.cell_type == "code")
-    literal = set(re.findall(r'glue\("(\w+)"', code))
-    patterns = [re.compile("^" + re.sub(r"\\\{[^}]*\\\}", r"\\w+", re.escape(p)) + "$")
-                for p in re.findall(r'glue\(f"([^"]+)"', code)]
-    missing = {k for k in used if k not in literal and not any(p.match(k) for p in patterns)}
-    assert used and not missing, f"glued in the prose but never computed: {sorted(missing)}"
+    nb.check_glue_defined(nb.cells(NOTEBOOK))
 
 
 # --------------------------------------------------------------------------- tiny runs
 
 
 def _run(tmp_path: Path, name: str, edit=None) -> tuple[dict, dict]:
-    papermill = pytest.importorskip("papermill")
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    for c in nb.cells:
-        c.source = c.source.replace("report = rgl.check_claims(", NO_RAISE)
-        if edit is not None:
-            c.source = edit(c.source)
-    src = tmp_path / f"{name}.ipynb"
-    nbformat.write(nb, src)
-    out_dir = tmp_path / f"out_{name}"
-    papermill.execute_notebook(str(src), str(tmp_path / f"{name}_out.ipynb"), cwd=str(NOTEBOOK.parent),
-                               parameters={**TINY, "output_dir": str(out_dir)}, kernel_name="python3",
-                               progress_bar=False)
+    def no_raise_then_edit(source: str) -> str:
+        source = nb.claims_do_not_raise(source)
+        return edit(source) if edit is not None else source
+
+    out_dir = nb.run_notebook(NOTEBOOK, tmp_path, name, TINY, no_raise_then_edit)
     return rgl_io.load(out_dir / "summary.json"), read_claims(out_dir / "claims.json")
 
 

@@ -56,7 +56,6 @@ import json
 import math
 import numbers
 import os
-import tempfile
 import time
 import warnings
 from collections.abc import Mapping
@@ -540,21 +539,13 @@ def evaluate_claims(
 
 
 def write_json_atomic(obj: Any, path: str | os.PathLike) -> Path:
-    """Write JSON to ``path`` atomically (temporary file in the same folder + rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(obj, fh, indent=2, ensure_ascii=False)
-            fh.write("\n")
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; results are meant to be shared
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+    """Write JSON to ``path`` atomically, mode 0644 (:func:`repgeom_lite.io.write_json`).
+
+    Non-finite floats are written as ``null`` (which the claims schema then rejects).
+    """
+    from .io import write_json
+
+    return write_json(obj, path, indent=2)
 
 
 def check_claims(

@@ -1138,6 +1138,7 @@ def crossing_ci(
     x: Any,
     values: Any,
     *,
+    baseline: Any = None,
     level: float = 0.95,
     n_boot: int = 2000,
     seed: int = 0,
@@ -1149,6 +1150,11 @@ def crossing_ci(
     resampled with replacement and the crossing of each resampled mean curve gives
     the percentile interval. Crossing the mean curve (rather than averaging per-seed
     crossings) keeps every resample defined when a single seed's curve is flat.
+
+    With ``baseline: (n, G)`` (the same seeds in another condition, e.g. without
+    training noise) the statistic is the *shift* ``crossing(mean values) −
+    crossing(mean baseline)``, both resampled with the same seeds (pairs kept
+    together).
 
     Returns
     -------
@@ -1167,14 +1173,24 @@ def crossing_ci(
     v = _check_values(values)
     if v.ndim != 2 or v.shape[1] != g.size:
         raise ValueError(f"values must have shape (n, {g.size}): one curve per seed; got {v.shape}")
+    b = None
+    if baseline is not None:
+        b = _check_values(baseline, "baseline")
+        if b.shape != v.shape:
+            raise ValueError(f"baseline must have the shape of values {v.shape} (paired by seed); got {b.shape}")
     level = _check_level(level)
     n_boot = _check_int("n_boot", n_boot, 1)
-    estimate = float(halfway_crossing(g, v.mean(0)))
+
+    def stat(rows_mean_v, rows_mean_b):
+        c = halfway_crossing(g, rows_mean_v)
+        return c if b is None else c - halfway_crossing(g, rows_mean_b)
+
+    estimate = float(stat(v.mean(0), None if b is None else b.mean(0)))
     n = v.shape[0]
     if n < 2:
         return _nan_interval(estimate, level, n)
     idx = np.random.default_rng(seed).integers(0, n, (n_boot, n))
-    boot = halfway_crossing(g, v[idx].mean(1))
+    boot = stat(v[idx].mean(1), None if b is None else b[idx].mean(1))
     ok = boot[np.isfinite(boot)]
     if ok.size < max(1, n_boot // 2):
         return _nan_interval(estimate, level, n)

@@ -3,17 +3,24 @@
 Each chapter module (``chNN_*.py``) defines
 
 ``PRESETS``
-    ``{"small": {...}, "full": {...}}`` -- every knob the notebook reads. The
-    small preset runs in about two minutes on a 2-core CPU; the full preset is
-    the source's size, meant for one GPU.
+    ``{"small": {...}, "full": {...}}`` (and, where a GPU-sized ``full`` run is out of
+    reach of the 2-core CPU, a ``paper`` preset sized for about an hour there) -- every
+    knob the notebook reads. The small preset runs in about two minutes on a 2-core
+    CPU; the full preset is the source's size, meant for one GPU.
+``KNOBS`` (optional)
+    Ranges and choices of knobs, checked by :func:`repgeom_lite.resolve_preset`.
 ``RUNTIME``
     ``{"small": "...", "full": "..."}`` -- measured wall time, with the device.
 ``CLAIMS``
     ``{claim_id: ClaimSpec}`` -- the finding as testable inequalities, with the
     threshold per preset (see :mod:`repgeom_lite.claims`).
+``SOURCE``
+    What the source reports, for the chapter's comparisons.
 
-plus the chapter's pipeline functions (training + measurement), so that the
-notebook holds narrative, calls and figure styling only.
+Chapters converted to "the experiment on the page" (00, 01, 02) keep only these in
+their module; the task, the networks, the training call and every measurement are
+visible package calls in the notebook. Chapters 03-05 still hold pipeline functions
+in their modules until their own conversion.
 """
 
 from __future__ import annotations
