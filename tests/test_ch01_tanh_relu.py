@@ -18,7 +18,6 @@ import pytest
 
 import notebook_checks as nb
 
-from repgeom_lite import io as rgl_io
 from repgeom_lite import results
 from repgeom_lite.chapters import ch01_tanh_relu as ch
 from repgeom_lite.claims import VERDICTS, read_claims
@@ -115,12 +114,7 @@ def test_every_glued_number_is_defined():
 
 
 def _run(tmp_path: Path, name: str, edit=None) -> tuple[dict, dict]:
-    def no_raise_then_edit(source: str) -> str:
-        source = nb.claims_do_not_raise(source)
-        return edit(source) if edit is not None else source
-
-    out_dir = nb.run_notebook(NOTEBOOK, tmp_path, name, TINY, no_raise_then_edit)
-    return rgl_io.load(out_dir / "summary.json"), read_claims(out_dir / "claims.json")
+    return nb.run_with_claims(NOTEBOOK, tmp_path, name, TINY, edit)
 
 
 @pytest.mark.slow
