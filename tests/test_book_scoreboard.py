@@ -244,7 +244,7 @@ def test_chapter_figure_of_committed_runs_and_errors(tmp_path):
     fig = chapter_figure(rows, "04")
     assert len(fig.axes[0].get_yticklabels()) == len([r for r in rows if r.chapter == "04"])
     alt = figure_alt_text(rows, "04")
-    assert alt.startswith("Chapter 04: each of its 7 claims") and "full preset: 6 replicated, 1 inconclusive" in alt
+    assert alt.startswith("Chapter 04: each of its 7 claims") and "paper preset: 4 replicated, 2 not replicated, 1 inconclusive" in alt
     with pytest.raises(ValueError, match="chapter '00' has no claims"):
         chapter_figure(rows, "00")  # the primer states no claims
 

@@ -150,7 +150,7 @@ def test_resumable_store_lives_in_the_output_folder_and_survives_reruns(fake_cha
         ("epochs", -3, "'epochs' must be an integer >= 1; got -3"),
         ("n_boot", 0, "'n_boot' must be an integer >= 1; got 0"),
         ("n_perm", 0, "'n_perm' must be an integer >= 1; got 0"),
-        ("n_floor", -1, "'n_floor' must be an integer >= 2; got -1"),
+        ("chunk_size", -1, "'chunk_size' must be an integer >= 1; got -1"),
         ("comparable_accuracy", 2.0, "'comparable_accuracy' must be a number >= 0 and <= 1"),
         ("comparable_accuracy", "one point", "'comparable_accuracy' must be a number"),
         ("accuracy_threshold", 1.5, "'accuracy_threshold' must be a number >= 0 and <= 1"),

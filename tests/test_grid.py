@@ -243,3 +243,85 @@ def test_status_errors_and_cli(tmp_path, data, capsys):
     run_grid(small_grid(), data, None, empty, shard="1/2", chunk_size=16, **RUN)  # owns no chunk
     with pytest.raises(ValueError, match="no finished chunk"):
         load_grid(empty, allow_partial=True)
+
+
+# --------------------------------------------------------------------------- per-network seeds, base rates, RDMs
+
+
+def test_network_seed_is_deterministic_distinct_and_valid():
+    from repgeom_lite.grid import network_seed
+
+    seeds = [network_seed(0, i) for i in range(200)]
+    assert seeds == [network_seed(0, i) for i in range(200)]
+    assert len(set(seeds)) == 200 and network_seed(1, 5) != network_seed(0, 5)
+    assert all(0 <= s < 2**63 for s in seeds)
+    with pytest.raises(ValueError, match=">= 0"):
+        network_seed(-1, 0)
+    with pytest.raises(ValueError, match="integers"):
+        network_seed(0, 1.5)
+
+
+def test_grid_per_point_seeds_and_relative_learning_rates():
+    from repgeom_lite.grid import network_seed
+
+    factors = {"activation": ["relu", "tanh"], "optimizer": ["sgd", "adam"], "hidden_size": [4, 8], "lr": [0.5, 2.0]}
+    grid = Grid(factors, {"epochs": 1, "readout": "trainable"}, seed=3, base_lr={"sgd": 2.0, "adam": 0.01})
+    for i, (c, row) in enumerate(zip(grid.configs(), grid.table())):
+        assert c.seed == network_seed(3, i)
+        assert c.lr == pytest.approx({"sgd": 2.0, "adam": 0.01}[row["optimizer"]] * row["lr"], rel=1e-15)
+        assert c.hidden == (row["hidden_size"],) and c.optimizer == row["optimizer"]
+    d = grid.to_dict()
+    assert d["base_lr"] == {"sgd": 2.0, "adam": 0.01} and "network_seed(3" in d["seed_rule"]
+    twin = grid.with_seed(4)  # a replicate: same configurations, other seeds
+    assert [c.replace(seed=0) for c in twin.configs()] == [c.replace(seed=0) for c in grid.configs()]
+    assert all(a.seed != b.seed for a, b in zip(twin.configs(), grid.configs()))
+    plain = Grid({"lr": [0.1, 0.2]}, {"seed": 7})  # without seed= / base_lr=: unchanged behaviour
+    assert [c.seed for c in plain.configs()] == [7, 7] and [c.lr for c in plain.configs()] == [0.1, 0.2]
+
+
+@pytest.mark.parametrize("kw, match", [
+    (dict(base_lr={"sgd": 1.0}), "no rate for optimizer"),
+    (dict(base_lr={"sgd": 1.0, "adam": -1.0}), "finite number > 0"),
+    (dict(base_lr={"sgd": True, "adam": 1.0}), "finite number > 0"),
+    (dict(seed=-1), ">= 0"),
+])
+def test_grid_seed_and_base_lr_errors(kw, match):
+    with pytest.raises(ValueError, match=match):
+        Grid({"optimizer": ["sgd", "adam"], "lr": [1.0]}, {"epochs": 1}, **kw)
+    with pytest.raises(ValueError, match="do not also set 'seed'"):
+        Grid({"lr": [1.0]}, {"seed": 1}, seed=0)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_rdm_transform_matches_metrics_rdm(seed):
+    from repgeom_lite import metrics
+    from repgeom_lite.grid import rdm_transform
+
+    g = torch.Generator().manual_seed(seed)
+    R = torch.randn(4, 7, 5, generator=g, dtype=torch.float64)
+    R[1, 2] = 0.3  # a constant pattern: dissimilarity 1 to everything
+    R[2] = torch.relu(R[2])
+    U = rdm_transform(R).numpy()
+    assert U.dtype == np.float32 and U.shape == (4, 21)
+    np.testing.assert_allclose(U, metrics.rdm_upper(metrics.rdm(R.numpy())), atol=1e-6)
+    np.testing.assert_allclose(rdm_transform(R[3:4]).numpy(), U[3:4], atol=0)  # networks independent
+
+
+def test_stored_rdms_from_an_ensemble_run():
+    from repgeom_lite import metrics
+    from repgeom_lite.grid import rdm_transform, stored_rdms
+    from repgeom_lite.models import hidden_responses
+
+    rng = np.random.default_rng(0)
+    X, probe = rng.normal(size=(30, 4)), rng.normal(size=(6, 4))
+    data = TrainData(X, (rng.random((30, 2)) > 0.5).astype(float))
+    configs = [NetConfig(hidden=(h,), epochs=2, batch_size=10, seed=s) for h, s in ((5, 0), (7, 1), (5, 2))]
+    res = train_ensemble(configs, data, Records(probe=probe, probe_epochs=(2,), probe_transform=rdm_transform),
+                         device="cpu", dtype=torch.float64, progress=False)
+    R = stored_rdms(res, [2, 0])
+    assert R.shape == (2, 6, 6) and np.allclose(R, R.transpose(0, 2, 1))
+    for k, i in enumerate([2, 0]):
+        Z = hidden_responses(res.params[i], probe, "relu", layers=[0])[0]
+        np.testing.assert_allclose(R[k], metrics.rdm(Z), atol=1e-6)
+    with pytest.raises(ValueError, match="no probe records"):
+        stored_rdms(train_ensemble(configs[:1], data, device="cpu", progress=False))

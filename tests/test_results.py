@@ -13,11 +13,12 @@ from repgeom_lite.claims import ClaimsFileError
 
 def test_committed_runs_load_through_the_package():
     avail = rgl.results.available()
-    assert {"03_full", "04_full", "05_full"} <= set(avail) and "claims.json" in avail["04_full"]
-    s = rgl.results.load("04")  # defaults: preset "full", summary.json
-    assert isinstance(s, dict) and "headline" in s
-    assert rgl.results.load("04", "full", "summary.json") == s
-    c = rgl.results.claims("04", "full")
+    assert {"03_full", "04_paper"} <= set(avail) and "claims.json" in avail["04_paper"]
+    s = rgl.results.load("04", "paper")  # summary.json by default
+    assert isinstance(s, dict) and s["chapter"] == "04" and s["preset"] == "paper"
+    assert rgl.results.load("04", "paper", "summary.json") == s
+    assert rgl.results.load("04") is None  # the default preset "full" of chapter 04 is not committed
+    c = rgl.results.claims("04", "paper")
     assert c["chapter"] == "04" and c["claims"]
     p = rgl.results.path("03", "full")
     assert p is not None and p.parent == results.COMMITTED_DIR / "03_full"

@@ -227,6 +227,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             keep.append(store)
     if "output_dir" not in declared:
         raise UsageError(f"notebook {nb_path} has no output_dir parameter; cannot direct its results")
+    if params.get("shard") is not None:
+        return _run_shard(info, nb_path, nb_dir, out, params, args)
 
     import papermill
 
@@ -263,6 +265,52 @@ def cmd_run(args: argparse.Namespace) -> int:
         f"done in {time.perf_counter() - t0:.1f} s; results in {out}"
         + (" (replacing the previous results)" if replaced else "")
     )
+    return 0
+
+
+def _run_shard(info, nb_path: Path, nb_dir: Path, out: Path, params: dict, args: argparse.Namespace) -> int:
+    """``-p shard=i/n``: run the notebook up to its cell tagged ``shard-stop`` (training), nothing after.
+
+    The shard trains its chunks into the store inside ``out`` and writes its executed notebook to
+    ``out/shards/``; ``out`` is neither replaced nor cleaned, so shards may run at the same time
+    (one store, disjoint chunk files). A final run without ``shard`` reuses every finished chunk.
+    """
+    import nbformat
+    import papermill
+
+    from .grid import parse_shard
+
+    try:
+        i, n = parse_shard(params["shard"])
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+    if not params.get("store_dir"):
+        raise UsageError("-p shard=i/n needs a store shared by all shards: this preset has none, "
+                         "give -p store_dir=grid_store (inside --output) or an absolute folder")
+    nb = nbformat.read(nb_path, as_version=4)
+    stops = [k for k, c in enumerate(nb.cells) if "shard-stop" in c.metadata.get("tags", [])]
+    if not stops:
+        raise UsageError(f"chapter {info.id} cannot run in shards (no cell tagged 'shard-stop' in {nb_path.name})")
+    nb.cells = nb.cells[: stops[0] + 1]
+    shards = out / "shards"
+    shards.mkdir(parents=True, exist_ok=True)
+    source = shards / f".{info.id}_shard_{i}of{n}.source.ipynb"
+    nbformat.write(nb, source)
+    params = {**params, "preset": args.preset, "output_dir": str(out.resolve())}
+    target = shards / f"{Path(info.notebook).stem}_shard_{i}of{n}.ipynb"
+    print(f"running chapter {info.id} preset={args.preset} shard {i}/{n} (training only) -> {target}")
+    t0 = time.perf_counter()
+    try:
+        papermill.execute_notebook(str(source), str(target), parameters=params, cwd=str(nb_dir),
+                                   kernel_name=args.kernel, progress_bar=not args.quiet, log_output=args.log_output)
+    except (Exception, KeyboardInterrupt) as err:
+        what = "interrupted" if isinstance(err, KeyboardInterrupt) else f"failed ({_one_line(err)})"
+        print(f"repgeom: error: chapter {info.id} shard {i}/{n} {what}; finished chunks are kept in the store; "
+              f"the notebook is {target}", file=sys.stderr)
+        return 130 if isinstance(err, KeyboardInterrupt) else 1
+    finally:
+        source.unlink(missing_ok=True)
+    print(f"shard {i}/{n} done in {time.perf_counter() - t0:.1f} s; run without -p shard to merge and analyse")
     return 0
 
 

@@ -79,7 +79,9 @@ so weights/probe responses recorded at later epochs repeat the final ones; its
 * ``history``: train/test loss (task loss only, no penalty; mean as in the
   training loss) and accuracy on the full sets, at init and after every epoch.
   Accuracy: ``"bce"``: mean over samples and outputs of ``(logit > 0) == (target > 0.5)``;
-  ``"ce"``: ``argmax(logits) == label``.
+  ``"ce"``: ``argmax(logits) == label``; ``"mce"``: mean over samples and heads of
+  ``argmax(head's logits) == head's label``. Loss ``"mce"``: sum over heads of the
+  head's mean cross-entropy (as in training).
 
 Early stopping and divergence
 -----------------------------
@@ -121,6 +123,7 @@ __all__ = [
     "load_result",
     "group_key",
     "log_epochs",
+    "head_accuracy",
 ]
 
 _HISTORY_KEYS = ("train_loss", "train_acc", "test_loss", "test_acc")
@@ -150,14 +153,20 @@ class TrainData:
         Training inputs.
     Y : array
         ``"bce"`` targets: float ``(n, K)`` in [0, 1] (or ``(G, n, K)``);
-        ``"ce"`` targets: integer class ids ``(n,)`` (or ``(G, n)``).
+        ``"ce"`` targets: integer class ids ``(n,)`` (or ``(G, n)``);
+        ``"mce"`` targets (with ``heads``): integer class ids ``(n, h)`` (or ``(G, n, h)``),
+        column ``j`` the class of head ``j``.
     X_test, Y_test : array, optional
         Test set, same layout (``n_test`` may differ from ``n``).
     n_classes : int, optional
         Number of classes for ``"ce"`` (default: largest label + 1).
+    heads : sequence of int, optional
+        Classes per head for the multi-head loss ``"mce"`` (e.g. ``(10, 10)``): the
+        network has ``sum(heads)`` outputs, head ``j`` owns the next ``heads[j]`` of
+        them and has its own softmax. ``n_classes`` is then ``sum(heads)``.
 
     After construction the arrays are CPU tensors with a leading dataset axis:
-    ``X: (G, n, D)`` float64, ``Y: (G, n, K)`` float64 or ``(G, n)`` int64.
+    ``X: (G, n, D)`` float64, ``Y: (G, n, K)`` float64, ``(G, n)`` or ``(G, n, h)`` int64.
     """
 
     X: Any
@@ -165,6 +174,7 @@ class TrainData:
     X_test: Any = None
     Y_test: Any = None
     n_classes: int | None = None
+    heads: Any = None
 
     def __post_init__(self) -> None:
         X = _as_tensor(self.X, "X")
@@ -180,9 +190,15 @@ class TrainData:
         if n < 1 or D < 1:
             raise ValueError(f"X must have at least one sample and one feature; got {tuple(X.shape)}")
         kind = "bce" if torch.is_floating_point(Y) else "ce"
-        Y = self._check_targets(Y, kind, G, n, "Y")
+        heads = self.heads
+        if heads is not None:
+            heads = self._check_heads(heads, Y, self.n_classes)
+            kind = "mce"
+        Y = self._check_targets(Y, kind, G, n, "Y", heads)
         n_classes = self.n_classes
-        if kind == "ce":
+        if kind == "mce":
+            n_classes = sum(heads)
+        elif kind == "ce":
             top = int(Y.max()) + 1
             if n_classes is None:
                 n_classes = top
@@ -206,7 +222,7 @@ class TrainData:
             Yt = _as_tensor(Yt, "Y_test")
             if torch.is_floating_point(Yt) != (kind == "bce"):
                 raise ValueError("Y_test must have the same kind as Y (float targets for bce, integer ids for ce)")
-            Yt = self._check_targets(Yt, kind, G, Xt.shape[1], "Y_test")
+            Yt = self._check_targets(Yt, kind, G, Xt.shape[1], "Y_test", heads)
             if kind == "bce" and Yt.shape[-1] != Y.shape[-1]:
                 raise ValueError(f"Y_test must have K = {Y.shape[-1]} outputs; got {Yt.shape[-1]}")
             if kind == "ce" and int(Yt.max()) >= n_classes:
@@ -219,9 +235,35 @@ class TrainData:
         object.__setattr__(self, "X_test", Xt)
         object.__setattr__(self, "Y_test", Yt)
         object.__setattr__(self, "n_classes", n_classes)
+        object.__setattr__(self, "heads", heads)
 
     @staticmethod
-    def _check_targets(Y: torch.Tensor, kind: str, G: int, n: int, name: str) -> torch.Tensor:
+    def _check_heads(heads, Y: torch.Tensor, n_classes) -> tuple[int, ...]:
+        if isinstance(heads, (str, bytes)) or not hasattr(heads, "__len__") or len(heads) < 1 or not all(
+                isinstance(h, (int, np.integer)) and not isinstance(h, bool) and h >= 1 for h in heads):
+            raise ValueError(f"heads must be a non-empty list of class counts >= 1, e.g. (10, 10); got {heads!r}")
+        if torch.is_floating_point(Y):
+            raise ValueError("heads needs integer class ids Y of shape (n, len(heads)); got float targets")
+        if n_classes is not None:
+            raise ValueError("give either n_classes (one softmax) or heads (one softmax per head), not both")
+        return tuple(int(h) for h in heads)
+
+    @staticmethod
+    def _check_targets(Y: torch.Tensor, kind: str, G: int, n: int, name: str, heads=None) -> torch.Tensor:
+        if kind == "mce":
+            h = len(heads)
+            if Y.dtype == torch.bool:
+                raise ValueError(f"{name}: class ids must be integers, not bool")
+            if Y.ndim == 2:
+                Y = Y.unsqueeze(0)
+            if Y.ndim != 3 or Y.shape[0] != G or Y.shape[1] != n or Y.shape[2] != h:
+                raise ValueError(f"{name} must have shape ({n}, {h}) or ({G}, {n}, {h}) for {h} heads; "
+                                 f"got {tuple(Y.shape)}")
+            Y = Y.to(torch.int64)
+            top = torch.as_tensor(heads)
+            if int(Y.min()) < 0 or bool((Y >= top).any()):
+                raise ValueError(f"{name}: class ids of head j must lie in 0..heads[j] - 1 (heads = {heads})")
+            return Y
         if kind == "bce":
             if Y.ndim == 1:
                 raise ValueError(
@@ -261,7 +303,9 @@ class TrainData:
 
     @property
     def loss(self) -> str:
-        """``"bce"`` for float targets, ``"ce"`` for class ids."""
+        """``"bce"`` for float targets, ``"ce"`` for class ids, ``"mce"`` for class ids per head."""
+        if self.heads is not None:
+            return "mce"
         return "bce" if torch.is_floating_point(self.Y) else "ce"
 
     @property
@@ -269,10 +313,13 @@ class TrainData:
         return int(self.Y.shape[-1]) if self.loss == "bce" else int(self.n_classes)
 
     def targets_onehot(self, test: bool = False) -> torch.Tensor:
-        """Targets as float ``(G, n, K)`` (one-hot for class ids)."""
+        """Targets as float ``(G, n, K)`` (one-hot for class ids; heads side by side for ``"mce"``)."""
         Y = self.Y_test if test else self.Y
         if self.loss == "bce":
             return Y
+        if self.loss == "mce":
+            return torch.cat([torch.nn.functional.one_hot(Y[..., j], h) for j, h in enumerate(self.heads)],
+                             dim=-1).to(torch.float64)
         return torch.nn.functional.one_hot(Y, self.n_outputs).to(torch.float64)
 
 
@@ -900,12 +947,13 @@ class _DeviceData:
         self.X_flat = self.X.reshape(G * n, D)
         self.Y = data.targets_onehot().to(device=device, dtype=dtype)  # (G, n, K)
         self.Y_flat = self.Y.reshape(G * n, self.K)
-        self.labels = data.Y.to(device) if self.loss == "ce" else None
+        self.heads = data.heads
+        self.labels = data.Y.to(device) if self.loss != "bce" else None
         self.has_test = data.X_test is not None
         if self.has_test:
             self.X_test = data.X_test.to(device=device, dtype=dtype)
             self.Y_test = data.targets_onehot(test=True).to(device=device, dtype=dtype)
-            self.labels_test = data.Y_test.to(device) if self.loss == "ce" else None
+            self.labels_test = data.Y_test.to(device) if self.loss != "bce" else None
         self.probe = None
         if records.probe is not None:
             P = records.probe
@@ -1145,6 +1193,8 @@ class _Chunk:
         # the logits buffer becomes the output delta (logits are not needed afterwards)
         if self.dd.loss == "bce":
             d = logits.sigmoid_().sub_(Yt).div_(Bs * K)
+        elif self.dd.loss == "mce":
+            d = _head_softmax_(logits, self.dd.heads).sub_(Yt).mul_(1.0 / Bs)
         else:
             d = torch.softmax(logits, dim=1).sub_(Yt).mul_(1.0 / Bs)
         deltas = [None] * (L + 1)
@@ -1316,11 +1366,18 @@ class _Chunk:
                 loss += torch.nn.functional.binary_cross_entropy_with_logits(
                     logits, yt, reduction="none").sum((1, 2)).double()
                 correct += ((logits > 0) == (yt > 0.5)).sum((1, 2)).double()
+            elif dd.loss == "mce":
+                for j, s_ in enumerate(_head_slices(dd.heads)):
+                    logp = torch.log_softmax(logits[:, s_], dim=1)
+                    loss -= (logp * yt[..., s_, :]).sum((1, 2)).double()
+                    correct += (logits[:, s_].argmax(1) == lab[..., j]).sum(1).double()
             else:
                 logp = torch.log_softmax(logits, dim=1)
                 loss -= (logp * yt).sum((1, 2)).double()
                 correct += (logits.argmax(1) == lab).sum(1).double()
         denom = n * K if dd.loss == "bce" else n
+        if dd.loss == "mce":
+            return (loss / n).cpu().numpy(), (correct / (n * len(dd.heads))).cpu().numpy()
         return (loss / denom).cpu().numpy(), (correct / denom).cpu().numpy()
 
     def _probe_responses(self) -> list[np.ndarray]:
@@ -1566,6 +1623,8 @@ class _ReferenceChunk(_Chunk):
         Yt = Yb.t() if shared else Yb.transpose(1, 2)  # (K, B) or (E, K, B)
         if self.dd.loss == "bce":
             d = torch.sigmoid(logits).sub_(Yt).div_(Bs * K)
+        elif self.dd.loss == "mce":
+            d = _head_softmax_(logits.clone(), self.dd.heads).sub_(Yt).mul_(1.0 / Bs)
         else:
             d = torch.softmax(logits, dim=1).sub_(Yt).mul_(1.0 / Bs)
         deltas = [None] * (L + 1)
@@ -1674,6 +1733,23 @@ class _ReferenceChunk(_Chunk):
 # ----------------------------------------------------------------------------- public entry point
 
 
+def _head_slices(heads: Sequence[int]) -> list[slice]:
+    ends = np.cumsum([0, *heads])
+    return [slice(int(a), int(b)) for a, b in zip(ends[:-1], ends[1:])]
+
+
+def _head_softmax_(logits: torch.Tensor, heads: Sequence[int]) -> torch.Tensor:
+    """Softmax over each head's block of outputs (axis 1 of ``(E, K, B)``), in place; returns ``logits``."""
+    if len(set(heads)) == 1:  # equal heads: one softmax over a (E, h, c, B) view
+        E, K, B = logits.shape
+        v = logits.view(E, len(heads), heads[0], B)
+        v.copy_(torch.softmax(v, dim=2))
+        return logits
+    for s_ in _head_slices(heads):
+        logits[:, s_] = torch.softmax(logits[:, s_], dim=1)
+    return logits
+
+
 def _check_against_data(configs: list[NetConfig], data: TrainData) -> None:
     for i, c in enumerate(configs):
         if c.dataset >= data.n_datasets:
@@ -1684,7 +1760,7 @@ def _check_against_data(configs: list[NetConfig], data: TrainData) -> None:
         if c.loss != data.loss:
             raise ValueError(
                 f"configs[{i}].loss = {c.loss!r} does not match the targets: "
-                f"{'float (n, K) targets need' if data.loss == 'bce' else 'integer class ids need'} "
+                f"{ {'bce': 'float (n, K) targets need', 'ce': 'integer class ids need'}.get(data.loss, 'per-head class ids (TrainData heads) need')} "
                 f"loss={data.loss!r}"
             )
 
@@ -1827,6 +1903,61 @@ def train_ensemble(
         device=describe_device(dev),
         wall_time_s=time.perf_counter() - t0,
     )
+
+
+def head_accuracy(result: EnsembleResult, X: Any, y: Any, heads: Sequence[int], *, block: int = 128) -> np.ndarray:
+    """Accuracy of each softmax head of each trained network on ``(X, y)``: ``(E, len(heads))``.
+
+    Head ``j`` owns the next ``heads[j]`` outputs (the ``"mce"`` layout); its prediction
+    is the argmax of its logits. Networks are evaluated in float64 with
+    :func:`repgeom_lite.models.hidden_responses` (the engine's forward pass), ``block`` at a time.
+
+    Parameters
+    ----------
+    result : EnsembleResult
+        Final parameters ``result.params`` and ``result.configs`` are used.
+    X : (n, D) array
+    y : (n, len(heads)) int array
+        Class of every sample for every head.
+    heads : sequence of int
+        Classes per head, ``sum(heads)`` = number of outputs.
+
+    Returns
+    -------
+    ndarray, (E, len(heads))
+        Fraction correct; NaN for a network with non-finite parameters.
+
+    Raises
+    ------
+    ValueError
+        Shapes that do not match ``heads`` or the networks.
+    """
+    from .models import hidden_responses, stack_params
+
+    heads = tuple(int(h) for h in heads)
+    X = np.asarray(X, dtype=np.float64)
+    y = np.asarray(y)
+    if X.ndim != 2 or y.shape != (X.shape[0], len(heads)):
+        raise ValueError(f"X must be (n, D) and y (n, {len(heads)}); got {X.shape} and {y.shape}")
+    out = np.full((len(result), len(heads)), np.nan)
+    groups: dict[tuple, list[int]] = {}
+    for i, c in enumerate(result.configs):
+        groups.setdefault((c.hidden, c.activation, c.act_param, c.bias), []).append(i)
+    slices = _head_slices(heads)
+    for (_, act, act_param, _), members in groups.items():
+        for s_ in range(0, len(members), block):
+            idx = members[s_ : s_ + block]
+            P = stack_params([result.params[i] for i in idx])
+            L = sum(1 for k in P if k.startswith("W")) - 1
+            if P[f"W{L}"].shape[1] != sum(heads):
+                raise ValueError(f"networks have {P[f'W{L}'].shape[1]} outputs, heads {heads} need {sum(heads)}")
+            finite = np.all([np.isfinite(v).reshape(len(idx), -1).all(1) for v in P.values()], axis=0)
+            with np.errstate(all="ignore"):
+                logits = hidden_responses(P, X, act, act_param, layers=[L])[0]  # (e, n, K)
+            acc = np.stack([(logits[..., sl].argmax(-1) == y[:, j]).mean(-1) for j, sl in enumerate(slices)], 1)
+            acc[~finite] = np.nan
+            out[idx] = acc
+    return out
 
 
 def log_epochs(epochs: int, n: int) -> tuple[int, ...]:

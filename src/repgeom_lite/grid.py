@@ -47,32 +47,24 @@ Guarantees
 Beyond one GPU
 --------------
 Shards are independent jobs: use the scheduler you have; there is no scheduler
-here. A script ``run_grid03.py`` that builds the grid and data and calls::
+here. Chapter 3 runs its grid in shards from the command line,
+``repgeom run 03 --preset full -p shard=i/n --output DIR`` (training only, into
+``DIR/grid_store``; ``book/how_to_run.md`` has a SLURM job array and a plain
+multi-GPU loop), and a final run without ``shard`` merges. Your own script does
+the same with::
 
     run_grid(grid, data, records, store_dir=args.store, shard=args.shard)
 
-with ``--shard i/n`` parsed by :func:`parse_shard`, runs as a SLURM job array::
+with ``--shard i/n`` parsed by :func:`parse_shard`, for example as a SLURM job array::
 
     #!/bin/bash
-    #SBATCH --job-name=grid03
     #SBATCH --array=0-7                 # 8 shards
     #SBATCH --gres=gpu:1
-    #SBATCH --time=00:30:00
-    python run_grid03.py --shard ${SLURM_ARRAY_TASK_ID}/${SLURM_ARRAY_TASK_COUNT} \\
-                         --store results/grid03
-    # afterwards (or in a job with --dependency=afterok:<array id>):
-    #   python -c "import repgeom_lite.grid as g; print(g.grid_status('results/grid03'))"
-
-or as a plain loop over the GPUs of one machine::
-
-    for i in 0 1 2 3; do
-        CUDA_VISIBLE_DEVICES=$i python run_grid03.py --shard $i/4 --store results/grid03 &
-    done
-    wait
-    python -m repgeom_lite.grid status results/grid03
+    python my_grid.py --shard ${SLURM_ARRAY_TASK_ID}/${SLURM_ARRAY_TASK_COUNT} --store results/grid
+    # afterwards: python -m repgeom_lite.grid status results/grid
 
 A failed or preempted shard is simply resubmitted with the same arguments.
-Then ``load_grid("results/grid03")`` returns all networks in grid order.
+Then ``load_grid("results/grid")`` returns all networks in grid order.
 """
 
 from __future__ import annotations
@@ -105,6 +97,9 @@ from .models import NETCONFIG_FIELDS, NetConfig
 
 __all__ = [
     "Grid",
+    "network_seed",
+    "rdm_transform",
+    "stored_rdms",
     "GridRun",
     "parse_shard",
     "run_grid",
@@ -146,6 +141,85 @@ def parse_shard(text: str | tuple[int, int] | None) -> tuple[int, int] | None:
     return i, n
 
 
+def network_seed(base: int, index: int) -> int:
+    """Initialisation seed of grid network ``index`` (decorrelated across indices and bases).
+
+    ``SeedSequence([base, index])`` hashes both numbers, so seeds of neighbouring
+    networks (and of the same network under another ``base``) are unrelated.
+
+    Returns
+    -------
+    int
+        In ``[0, 2**63)`` (a valid :class:`~repgeom_lite.models.NetConfig` seed).
+    """
+    if not (isinstance(base, (int, np.integer)) and isinstance(index, (int, np.integer))):
+        raise ValueError(f"base and index must be integers; got {base!r}, {index!r}")
+    if base < 0 or index < 0:
+        raise ValueError(f"base and index must be >= 0; got {base}, {index}")
+    state = np.random.SeedSequence([int(base), int(index)]).generate_state(1, dtype=np.uint64)[0]
+    return int(state >> np.uint64(1))
+
+
+def rdm_transform(R: torch.Tensor) -> torch.Tensor:
+    """Hidden responses to RDM upper triangles on their device (a ``Records.probe_transform``).
+
+    ``R: (E, P, H) -> (E, P (P - 1) / 2)`` float32: ``1 − Pearson r`` between the
+    stimuli's patterns across units, the values and conventions of
+    :func:`repgeom_lite.metrics.rdm` (a constant pattern has dissimilarity 1 to every
+    other one), in the row-major order of :func:`repgeom_lite.metrics.rdm_upper`.
+    Each network (first axis) is treated independently. Storing the RDM instead of
+    the responses keeps a grid store small (4950 numbers per network for 100 stimuli).
+    """
+    from .metrics.rsa import CONSTANT_RTOL
+
+    R = R.to(torch.float64)
+    Rc = R - R.mean(dim=-1, keepdim=True)
+    norm = torch.linalg.vector_norm(Rc, dim=-1, keepdim=True)
+    constant = norm <= CONSTANT_RTOL * torch.linalg.vector_norm(R, dim=-1, keepdim=True)
+    Z = Rc / norm.masked_fill(constant, float("inf"))
+    D = 1.0 - (Z @ Z.transpose(-1, -2)).clamp(-1.0, 1.0)
+    P = R.shape[-2]
+    i, j = torch.triu_indices(P, P, offset=1, device=R.device)
+    return D[:, i, j].to(torch.float32)
+
+
+def stored_rdms(result: EnsembleResult, index: Sequence[int] | np.ndarray | None = None,
+                layer: int = 0, epoch: int = -1) -> np.ndarray:
+    """Square RDMs ``(m, P, P)`` float64 from probe records made with :func:`rdm_transform`.
+
+    Parameters
+    ----------
+    result : EnsembleResult
+        Trained with ``Records(probe=..., probe_transform=rdm_transform)``.
+    index : int array, optional
+        Which networks (default all), in that order.
+    layer, epoch : int
+        Hidden layer and probe-epoch position (default: the last recorded epoch).
+
+    Raises
+    ------
+    ValueError
+        No probe records, or records that are not RDM upper triangles.
+    """
+    if result.probe is None:
+        raise ValueError("result has no probe records; train with Records(probe=..., probe_transform=rdm_transform)")
+    index = range(len(result)) if index is None else [int(i) for i in np.asarray(index).ravel()]
+    def upper(p):  # per network: (epochs, L, d), or a list of per-layer (epochs, d) arrays
+        return np.asarray(p[layer])[epoch] if isinstance(p, list) else np.asarray(p)[epoch, layer]
+
+    U = np.stack([upper(result.probe[i]) for i in index]).astype(np.float64)
+    if U.ndim != 2:
+        raise ValueError(f"probe records are not RDM upper triangles (shape {U.shape[1:]} per network)")
+    P = int(round((1 + (1 + 8 * U.shape[1]) ** 0.5) / 2))
+    if P < 2 or P * (P - 1) // 2 != U.shape[1]:
+        raise ValueError(f"probe records have {U.shape[1]} entries, not P (P - 1) / 2: not RDM upper triangles")
+    out = np.zeros((U.shape[0], P, P))
+    i, j = np.triu_indices(P, 1)
+    out[:, i, j] = U
+    out[:, j, i] = U
+    return out
+
+
 class Grid:
     """Crossed product of factors over fixed ``NetConfig`` settings.
 
@@ -159,6 +233,15 @@ class Grid:
         ``{"activation": "clipped_relu", "act_param": 1.5}``).
     fixed : dict, optional
         ``NetConfig`` fields shared by every grid point.
+    seed : int, optional
+        Give grid point ``i`` its own initialisation seed ``network_seed(seed, i)``
+        (default: every point has ``fixed["seed"]``, or NetConfig's default).
+        ``data_seed`` (the minibatch order) is not touched: set it in ``fixed`` to
+        let all networks share one data order.
+    base_lr : dict, optional
+        ``{optimizer: rate}``: the ``lr`` levels (factor or fixed) are then multipliers
+        and the trained rate is ``base_lr[optimizer] * lr`` -- Adam and SGD need rates
+        orders of magnitude apart, so one list of rates cannot serve both.
 
     Raises
     ------
@@ -167,7 +250,8 @@ class Grid:
         a grid point that is not a valid ``NetConfig`` (named, with the error).
     """
 
-    def __init__(self, factors: dict[str, Sequence], fixed: dict | None = None):
+    def __init__(self, factors: dict[str, Sequence], fixed: dict | None = None, *, seed: int | None = None,
+                 base_lr: dict | None = None):
         if not isinstance(factors, dict) or not factors:
             raise ValueError("factors must be a non-empty dict {field: [levels]}")
         fixed = dict(fixed or {})
@@ -209,6 +293,22 @@ class Grid:
         if both:
             raise ValueError(f"field(s) {both} are both factors and fixed; keep one")
         self.fixed = fixed
+        if seed is not None:
+            if "seed" in fixed or "seed" in owner:
+                raise ValueError("with seed=... the grid sets every point's seed; do not also set 'seed'")
+            network_seed(seed, 0)  # validates
+        self.seed = None if seed is None else int(seed)
+        if base_lr is not None:
+            if not isinstance(base_lr, dict) or not base_lr:
+                raise ValueError(f"base_lr must be a dict {{optimizer: rate}}; got {base_lr!r}")
+            for name, value in base_lr.items():
+                if isinstance(value, bool) or not isinstance(value, (int, float)) or not (0 < value < float("inf")):
+                    raise ValueError(f"base_lr[{name!r}] must be a finite number > 0; got {value!r}")
+            optimizers = factors.get("optimizer", [fixed.get("optimizer", "sgd")])
+            missing = sorted(set(map(str, optimizers)) - set(base_lr))
+            if missing:
+                raise ValueError(f"base_lr has no rate for optimizer(s) {missing}; give e.g. {{'sgd': 0.1}}")
+        self.base_lr = None if base_lr is None else {k: float(v) for k, v in base_lr.items()}
         self._table = [dict(zip(self.factors, combo)) for combo in itertools.product(*self.factors.values())]
         self._configs = [self._make(i, row) for i, row in enumerate(self._table)]
 
@@ -221,7 +321,12 @@ class Grid:
                 else:
                     kw[k] = v
         try:
-            return NetConfig(**kw)
+            config = NetConfig(**kw)
+            if self.base_lr is not None:
+                config = config.replace(lr=self.base_lr[config.optimizer] * config.lr)
+            if self.seed is not None:
+                config = config.replace(seed=network_seed(self.seed, i))
+            return config
         except ValueError as err:
             raise ValueError(f"grid point {i} ({row}): {err}") from None
 
@@ -271,7 +376,17 @@ class Grid:
         return sorted(idx for k, ch in enumerate(self.chunks(chunk_size)) if k % n == i for idx in ch)
 
     def to_dict(self) -> dict:
-        return {"factors": to_plain(self.factors), "fixed": to_plain(self.fixed)}
+        out = {"factors": to_plain(self.factors), "fixed": to_plain(self.fixed)}
+        if self.seed is not None:
+            out["seed_rule"] = f"network_seed({self.seed}, grid index)"
+        if self.base_lr is not None:
+            out["lr_rule"] = "trained lr = base_lr[optimizer] * lr level"
+            out["base_lr"] = dict(self.base_lr)
+        return out
+
+    def with_seed(self, seed: int) -> "Grid":
+        """The same grid with per-point seeds ``network_seed(seed, i)`` (a replicate: the seed floor)."""
+        return Grid(self.factors, self.fixed, seed=seed, base_lr=self.base_lr)
 
 
 @dataclass(frozen=True)
@@ -332,6 +447,8 @@ def _grid_hash(grid: Grid, data: TrainData, records: Records, chunk_size: int, d
     for t in (data.X, data.Y, data.X_test, data.Y_test, records.probe):
         _digest_tensor(h, t)
     h.update(str(data.n_classes).encode())
+    if getattr(data, "heads", None) is not None:
+        h.update(f"heads{list(data.heads)}".encode())
     return h.hexdigest()[:32]
 
 

@@ -20,7 +20,9 @@ An MLP with ``L = len(hidden) >= 1`` hidden layers and a linear readout::
 Parameters are named ``"W0", "b0", ..., "W{L}", "b{L}"``; the last pair is the
 readout. Loss ``"bce"``: sigmoid + binary cross-entropy per output, averaged over
 samples *and* outputs (``nn.BCEWithLogitsLoss()``); ``"ce"``: softmax
-cross-entropy averaged over samples (``nn.CrossEntropyLoss()``).
+cross-entropy averaged over samples (``nn.CrossEntropyLoss()``); ``"mce"``: several
+softmax heads on consecutive blocks of outputs (sizes ``TrainData.heads``), the sum over
+heads of each head's cross-entropy averaged over samples.
 
 Penalties (added to the minibatch loss, so they enter every gradient)::
 
@@ -91,7 +93,7 @@ __all__ = [
 
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "clipped_relu", "shifted_relu", "linear")
 READOUTS = ("balanced", "gaussian", "trainable")
-LOSSES = ("bce", "ce")
+LOSSES = ("bce", "ce", "mce")
 OPTIMIZERS = ("sgd", "momentum", "adam")
 INITS = ("gaussian", "xavier_uniform", "he")
 _ACT_PARAM_DEFAULT = {"clipped_relu": 1.0, "shifted_relu": 0.0}
@@ -153,7 +155,8 @@ class NetConfig:
         ``"balanced"`` (frozen ±1/√N), ``"gaussian"`` (frozen N(0, 1/N)) or
         ``"trainable"`` (initialised with ``init``); see the module docstring.
     loss : str
-        ``"bce"`` (targets ``(n, K)`` in [0, 1]) or ``"ce"`` (targets ``(n,)`` class ids).
+        ``"bce"`` (targets ``(n, K)`` in [0, 1]), ``"ce"`` (targets ``(n,)`` class ids) or
+        ``"mce"`` (targets ``(n, heads)`` class ids, one softmax per head; ``TrainData(heads=...)``).
     optimizer : str
         ``"sgd"``, ``"momentum"`` (SGD with momentum, dampening 0) or ``"adam"``,
         with the update formulas of ``torch.optim.SGD`` / ``torch.optim.Adam``.

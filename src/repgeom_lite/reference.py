@@ -10,8 +10,8 @@ same conventions as the engine (documented in :mod:`repgeom_lite.models`):
   seeded with ``config.data_seed`` (or ``seed``) draws ``torch.randperm(n)`` at the
   start of each epoch; minibatches are consecutive slices of it, the last one
   possibly smaller;
-* loss = task loss (``BCEWithLogitsLoss()`` or ``CrossEntropyLoss()``, mean
-  reduction) ``+ l1 * sum_{l in l1_layers} |W_l|_1 + (l2 / 2) * sum_{trained W} ||W||^2``;
+* loss = task loss (``BCEWithLogitsLoss()``, ``CrossEntropyLoss()`` or, for ``"mce"``,
+  the sum over heads of ``CrossEntropyLoss()`` on each head's logits; mean reduction) ``+ l1 * sum_{l in l1_layers} |W_l|_1 + (l2 / 2) * sum_{trained W} ||W||^2``;
 * the readout (weight and bias) is frozen unless ``readout == "trainable"``;
 * after each epoch: a network with a non-finite parameter is marked diverged
   and stops; else it stops when ``tol`` is set and the largest absolute change of
@@ -64,13 +64,24 @@ class MLP(nn.Module):
         return (out, hidden) if return_hidden else out
 
 
-def _loss_fn(config: NetConfig):
+def _head_slices(heads) -> list[slice]:
+    ends = np.cumsum([0, *heads])
+    return [slice(int(a), int(b)) for a, b in zip(ends[:-1], ends[1:])]
+
+
+def _loss_fn(config: NetConfig, heads=None):
+    if config.loss == "mce":  # one softmax per head, the heads' mean cross-entropies summed
+        ce, slices = nn.CrossEntropyLoss(), _head_slices(heads)
+        return lambda out, Y: sum(ce(out[:, s], Y[:, j]) for j, s in enumerate(slices))
     return nn.BCEWithLogitsLoss() if config.loss == "bce" else nn.CrossEntropyLoss()
 
 
-def _accuracy(logits: torch.Tensor, Y: torch.Tensor, loss: str) -> float:
+def _accuracy(logits: torch.Tensor, Y: torch.Tensor, loss: str, heads=None) -> float:
     if loss == "bce":
         return ((logits > 0) == (Y > 0.5)).double().mean().item()
+    if loss == "mce":
+        return torch.stack([logits[:, s].argmax(1) == Y[:, j] for j, s in enumerate(_head_slices(heads))],
+                           1).double().mean().item()
     return (logits.argmax(1) == Y).double().mean().item()
 
 
@@ -141,7 +152,7 @@ def _train_single(config, data, records, dtype, device) -> EnsembleResult:
         opt = torch.optim.SGD(trained, lr=config.lr, momentum=config.momentum, foreach=False)
     else:
         opt = torch.optim.Adam(trained, lr=config.lr, betas=config.betas, eps=config.eps, foreach=False)
-    loss_fn = _loss_fn(config)
+    loss_fn = _loss_fn(config, data.heads)
     l1_weights = [model.layers[l].weight for l in config.l1_layers] if config.l1 > 0 else []
     l2_weights = [lin.weight for lin in model.layers if lin.weight.requires_grad] if config.l2 > 0 else []
 
@@ -171,11 +182,11 @@ def _train_single(config, data, records, dtype, device) -> EnsembleResult:
             with torch.no_grad():
                 out = model(X)
                 hist["train_loss"][0, epoch] = loss_fn(out, Y).item()
-                hist["train_acc"][0, epoch] = _accuracy(out, Y, config.loss)
+                hist["train_acc"][0, epoch] = _accuracy(out, Y, config.loss, data.heads)
                 if has_test:
                     out = model(Xt)
                     hist["test_loss"][0, epoch] = loss_fn(out, Yt).item()
-                    hist["test_acc"][0, epoch] = _accuracy(out, Yt, config.loss)
+                    hist["test_acc"][0, epoch] = _accuracy(out, Yt, config.loss, data.heads)
         for i, e in enumerate(records.probe_epochs):
             if e == epoch:
                 probe_rec[i] = probe_np()

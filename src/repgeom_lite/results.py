@@ -8,7 +8,7 @@ reader opens a chapter) are committed *inside the package*, as package data in
 
     full = rgl.results.load("04", "full")                  # parsed summary.json, or None
     full_claims = rgl.results.claims("04", "full")          # parsed claims.json, or None
-    full = ch04.load_summary(rgl.results.path("04", "full"))   # a chapter's own reader
+    path = rgl.results.path("04", "paper")                  # the file's path (a CPU-sized large run), or None
 
 Adding a run: ``repgeom run NN --preset full --output DIR`` writes the executed
 notebook, ``claims.json`` and the chapter's summaries into ``DIR``; copy the small

@@ -8,6 +8,9 @@ Intervals over seeds (or strata)
     ``(n, ...)``; rows resampled, or whole clusters with ``clusters=``),
     :func:`by_group` (mean, sd and interval per group, e.g. per activation),
     :func:`paired_difference` (two conditions measured on the same seeds).
+    :func:`pairwise_bootstrap_ci` (a measure between two seeds, e.g. APC or CKA, averaged over
+    all pairs; seeds resampled) and :func:`interior_peak_test` (does a curve peak inside its
+    range? location chosen on some seeds, intersection–union test on the others).
 Tests
     :func:`permutation_test` (two samples, labels shuffled) and
     :func:`paired_permutation_test` (sign flips of paired differences), both through
@@ -59,6 +62,11 @@ __all__ = [
     "two_factor_effects",
     "ComparableAccuracy",
     "comparable_accuracy",
+    "pairwise_bootstrap_ci",
+    "InteriorPeak",
+    "interior_peak_test",
+    "eta_squared",
+    "matched_pairs",
 ]
 
 _ALTERNATIVES = ("two-sided", "greater", "less")
@@ -1202,3 +1210,300 @@ def _scalar_interval(estimate: float, boot: np.ndarray, level: float, n: int) ->
     lo, hi = np.percentile(boot, [100 * alpha, 100 * (1 - alpha)])
     sd = float(np.std(boot, ddof=1)) if boot.size > 1 else 0.0
     return Interval(float(estimate), float(lo), float(hi), level, n, sd)
+
+
+# ----------------------------------------------------------------------------- seed pairs, interior peaks
+
+
+def _pair_weights(S: int, n_boot: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Seed-resampling weights of the pairs ``i < j``: ``(n_boot, n_pairs)`` and the pair indices."""
+    iu = np.triu_indices(S, 1)
+    w = np.stack([np.bincount(d, minlength=S) for d in rng.integers(0, S, (n_boot, S))]).astype(float)
+    return w[:, iu[0]] * w[:, iu[1]], iu
+
+
+def pairwise_bootstrap_ci(
+    values: Any,
+    statistic: Callable[[np.ndarray], Any] | None = None,
+    *,
+    level: float = 0.95,
+    n_boot: int = 2000,
+    seed: int = 0,
+) -> Interval:
+    """Mean over seed pairs of a pairwise measure, with a bootstrap interval that resamples seeds.
+
+    For measures defined between two networks (APC, PE, CKA between seeds): every pair
+    of ``S`` seeds gives one value, and pairs that share a seed are not independent.
+    Resampling the *pairs* as if they were independent makes the interval far too
+    narrow (for ``v_ij = a_i + a_j`` the standard error of the pair mean is
+    ``2 sd(a) / sqrt(S)``, not ``sqrt(2) sd(a) / sqrt(S (S - 1) / 2)``); here the *seeds*
+    are resampled with replacement (counts ``w_i``) and pair ``(i, j)`` counts
+    ``w_i w_j`` times in the resampled mean, so a seed drawn twice is never paired
+    with itself (the bootstrap of a U-statistic).
+
+    Parameters
+    ----------
+    values : (S, S, ...) array
+        ``values[i, j, ...]`` measured between seeds ``i`` and ``j``; only the upper
+        triangle ``i < j`` is read (the diagonal and lower triangle may hold NaN).
+    statistic : callable ``(...) -> (...)``, optional
+        Applied to the pair mean (shape ``values.shape[2:]``) of the data and of every
+        resample, e.g. ``lambda m: m[3] - m[0]`` for a difference between two grid
+        points that keeps their pairing. Default: the pair mean itself.
+    level, n_boot, seed : see :func:`bootstrap_ci`
+
+    Returns
+    -------
+    Interval
+        ``n`` = number of seeds. NaN bounds for ``S < 3`` (one pair, or resamples
+        without a pair of distinct seeds). Resamples that hold a single distinct seed
+        have no pair and are dropped.
+
+    Raises
+    ------
+    ValueError
+        ``values`` not ``(S, S, ...)`` with ``S >= 2``, non-finite upper-triangle
+        values, bad ``level`` or ``n_boot``.
+    """
+    V = np.asarray(values, dtype=np.float64)
+    if V.ndim < 2 or V.shape[0] != V.shape[1] or V.shape[0] < 2:
+        raise ValueError(f"values must have shape (S, S, ...) with S >= 2 seeds; got {V.shape}")
+    level = _check_level(level)
+    n_boot = _check_int("n_boot", n_boot, 1)
+    S = V.shape[0]
+    iu = np.triu_indices(S, 1)
+    P = V[iu]  # (n_pairs, ...)
+    if not np.all(np.isfinite(P)):
+        raise ValueError("the upper triangle of values (i < j) must be finite")
+    stat = (lambda m: m) if statistic is None else statistic
+    estimate = np.asarray(stat(P.mean(0)), dtype=np.float64)
+    est = float(estimate) if estimate.ndim == 0 else estimate
+    if S < 3:
+        return _nan_interval(est, level, S)
+    W, _ = _pair_weights(S, n_boot, np.random.default_rng(seed))
+    ok = W.sum(1) > 0
+    means = (W[ok] @ P.reshape(P.shape[0], -1) / W[ok].sum(1, keepdims=True)).reshape(-1, *P.shape[1:])
+    boot = np.stack([np.asarray(stat(m), dtype=np.float64) for m in means])
+    return _interval(est, boot, level, S)
+
+
+@dataclass(frozen=True)
+class InteriorPeak:
+    """Result of :func:`interior_peak_test`.
+
+    Attributes
+    ----------
+    x : (G,) array
+        The grid (e.g. the L1 strengths λ).
+    peak : int
+        Index of the interior grid point with the largest mean on the *selection* set.
+    selection_curve, test_curve : (G,) arrays
+        Mean curves of the selection and test sets.
+    diff_low, diff_high : Interval
+        On the test set: ``curve[peak] − curve[0]`` and ``curve[peak] − curve[-1]``,
+        each with a percentile-bootstrap interval at two-sided level ``2 level − 1``
+        (so ``lo`` is the one-sided ``level`` lower bound); both from the same resamples.
+    value : float
+        ``min(diff_low, diff_high)``: how far the interior point stands above the
+        higher of the two ends.
+    lo, hi : float
+        ``min`` of the two lower bounds and of the two upper bounds. ``lo > 0`` is the
+        intersection–union test at level ``1 − level``: the peak is above *both* ends
+        (each one-sided test at that level; no multiplicity correction is needed).
+        ``hi < 0``: at least one end is credibly higher than the chosen point.
+    level : float
+        One-sided level of the bounds.
+    """
+
+    x: np.ndarray
+    peak: int
+    selection_curve: np.ndarray
+    test_curve: np.ndarray
+    diff_low: Interval
+    diff_high: Interval
+    value: float
+    lo: float
+    hi: float
+    level: float
+
+    @property
+    def holds(self) -> bool:
+        """The intersection–union test rejects "no interior maximum": ``lo > 0``."""
+        return bool(self.lo > 0)
+
+
+def interior_peak_test(
+    x: Any,
+    select: Any,
+    test: Any,
+    *,
+    pairwise: bool = False,
+    level: float = 0.95,
+    n_boot: int = 2000,
+    seed: int = 0,
+) -> InteriorPeak:
+    """Does a curve have an interior maximum? Location chosen on one set of seeds, tested on another.
+
+    "y rises with x up to some point and then falls" is tested without fixing the
+    point in advance and without the upward bias of taking a maximum: the interior
+    point ``x*`` with the largest mean is chosen on the ``select`` seeds, and on the
+    independent ``test`` seeds the two differences ``y(x*) − y(x_min)`` and
+    ``y(x*) − y(x_max)`` must both be positive (intersection–union test: the smaller
+    one-sided lower bound > 0). A monotone curve fails (one difference is ≤ 0 at
+    every interior point), and so does a curve whose interior bump is noise on the
+    selection seeds.
+
+    Parameters
+    ----------
+    x : (G,) array
+        Strictly increasing grid, ``G >= 3``.
+    select, test : arrays
+        One curve per seed, ``(n, G)``; or with ``pairwise=True`` one curve per seed
+        pair, ``(S, S, G)`` (upper triangle read, seeds resampled as in
+        :func:`pairwise_bootstrap_ci`). The two sets must not share seeds.
+    pairwise : bool
+    level : float
+        One-sided level of the bounds (0.95: the test at 5 %).
+    n_boot, seed : see :func:`bootstrap_ci`
+
+    Returns
+    -------
+    InteriorPeak
+
+    Raises
+    ------
+    ValueError
+        A grid that is not strictly increasing with ``G >= 3``, curves whose last axis
+        is not ``G``, or the errors of the bootstrap functions.
+    """
+    g = _check_grid(x)
+    if g.size < 3:
+        raise ValueError(f"an interior maximum needs at least 3 grid points; got {g.size}")
+    level = _check_level(level)
+    two_sided = 2.0 * level - 1.0
+    if not two_sided > 0:
+        raise ValueError(f"level must be > 0.5 (a one-sided level); got {level}")
+    arrays = []
+    for name, v in (("select", select), ("test", test)):
+        a = np.asarray(v, dtype=np.float64)
+        want = 3 if pairwise else 2
+        if a.ndim != want or a.shape[-1] != g.size or (pairwise and a.shape[0] != a.shape[1]):
+            layout = "(S, S, G)" if pairwise else "(n, G)"
+            raise ValueError(f"{name} must have shape {layout} with G = {g.size}; got {a.shape}")
+        arrays.append(a)
+    sel, tst = arrays
+
+    def mean_curve(a):
+        return a[np.triu_indices(a.shape[0], 1)].mean(0) if pairwise else a.mean(0)
+
+    sel_curve = mean_curve(sel)
+    peak = 1 + int(np.argmax(sel_curve[1:-1]))
+
+    def diffs(m):
+        return np.array([m[peak] - m[0], m[peak] - m[-1]])
+
+    if pairwise:
+        iv = pairwise_bootstrap_ci(tst, diffs, level=two_sided, n_boot=n_boot, seed=seed)
+    else:
+        iv = bootstrap_ci(tst, lambda a, axis: np.moveaxis(diffs(np.moveaxis(np.mean(a, axis=axis), -1, 0)), 0, -1),
+                          level=two_sided, n_boot=n_boot, seed=seed)
+    parts = [Interval(float(iv.estimate[k]), float(iv.lo[k]), float(iv.hi[k]), two_sided, iv.n, float(iv.sd[k]))
+             for k in range(2)]
+    return InteriorPeak(
+        x=g, peak=peak, selection_curve=sel_curve, test_curve=mean_curve(tst), diff_low=parts[0],
+        diff_high=parts[1], value=min(p.estimate for p in parts), lo=min(p.lo for p in parts),
+        hi=min(p.hi for p in parts), level=level,
+    )
+
+
+def eta_squared(values: Any, levels: Any) -> np.ndarray:
+    """Share of the variance of each column of ``values`` explained by each factor's levels (η²).
+
+    ``η²_fc = Σ_l n_l (mean_l − mean)² / Σ_i (x_ic − mean)²`` with ``l`` the levels of factor
+    ``f`` (one-way, each factor on its own; in a balanced crossed design the factors' η² add up
+    to at most 1). Leading axes are batched, so a bootstrap is one call on resampled rows:
+    ``eta_squared(values[idx], levels[idx])`` with ``idx: (n_boot, m)``.
+
+    Parameters
+    ----------
+    values : (..., m, C) array
+        E.g. the PC scores of ``m`` networks.
+    levels : (..., m, F) int array
+        Level index (>= 0) of each factor for each row.
+
+    Returns
+    -------
+    ndarray, (..., F, C)
+        In [0, 1]; NaN for a constant column.
+
+    Raises
+    ------
+    ValueError
+        Shapes that do not match, non-integer or negative levels, non-finite values.
+    """
+    x = np.asarray(values, dtype=np.float64)
+    g = np.asarray(levels)
+    if x.ndim < 2 or g.ndim != x.ndim or g.shape[:-1] != x.shape[:-1]:
+        raise ValueError(f"values (..., m, C) and levels (..., m, F) must share their leading axes; "
+                         f"got {x.shape} and {g.shape}")
+    if not np.issubdtype(g.dtype, np.integer) or (g.size and g.min() < 0):
+        raise ValueError("levels must hold integer level indices >= 0")
+    if not np.all(np.isfinite(x)):
+        raise ValueError("values contain NaN or inf")
+    xc = x - x.mean(axis=-2, keepdims=True)
+    total = (xc**2).sum(axis=-2)  # (..., C)
+    out = []
+    for f in range(g.shape[-1]):
+        onehot = (g[..., f, None] == np.arange(int(g[..., f].max()) + 1)).astype(np.float64)  # (..., m, L)
+        n = onehot.sum(axis=-2)  # (..., L)
+        sums = np.einsum("...ml,...mc->...lc", onehot, xc)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            between = np.where(n[..., None] > 0, sums**2 / np.maximum(n, 1)[..., None], 0.0).sum(axis=-2)
+            out.append(np.where(total > 0, between / total, np.nan))
+    return np.stack(out, axis=-2)
+
+
+def matched_pairs(levels: Any, factor: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every pair of rows that differ in column ``factor`` only (the pairs of :func:`factor_effects`).
+
+    Parameters
+    ----------
+    levels : (m, F) int array
+        Level index of each factor for each network (each configuration at most once).
+    factor : int
+        Column of the factor that varies within a pair.
+
+    Returns
+    -------
+    a, b : (n,) int arrays
+        Row indices of the two networks, ``levels[a, factor] < levels[b, factor]``.
+    stratum : (n,) int array
+        The pair's stratum (setting of the other factors), numbered from 0.
+
+    Raises
+    ------
+    ValueError
+        ``levels`` not 2-d integer, ``factor`` out of range, or a configuration given twice.
+    """
+    g = np.asarray(levels)
+    if g.ndim != 2 or not np.issubdtype(g.dtype, np.integer):
+        raise ValueError(f"levels must be an (m, F) integer array; got shape {g.shape}, dtype {g.dtype}")
+    if not (isinstance(factor, (int, np.integer)) and 0 <= factor < g.shape[1]):
+        raise ValueError(f"factor must be a column index in 0..{g.shape[1] - 1}; got {factor!r}")
+    if len(np.unique(g, axis=0)) != len(g):
+        raise ValueError("two rows share all factor levels; give each configuration once")
+    if len(g) == 0:
+        empty = np.zeros(0, dtype=int)
+        return empty, empty.copy(), empty.copy()
+    _, stratum = np.unique(np.delete(g, factor, axis=1), axis=0, return_inverse=True)
+    stratum = stratum.ravel()
+    order = np.lexsort((g[:, factor], stratum))
+    a, b, s = [], [], []
+    starts = np.flatnonzero(np.r_[True, np.diff(stratum[order]) != 0])
+    for lo, hi in zip(starts, np.r_[starts[1:], len(order)]):
+        rows = order[lo:hi]
+        i, j = np.triu_indices(len(rows), 1)
+        a.append(rows[i])
+        b.append(rows[j])
+        s.append(np.full(i.size, stratum[rows[0]]))
+    return np.concatenate(a), np.concatenate(b), np.concatenate(s)

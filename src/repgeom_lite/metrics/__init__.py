@@ -28,9 +28,15 @@ from .abstraction import (
 from .alignment import (
     ProcrustesResult,
     SharedResponseModel,
+    between_rsm,
+    map_variance_explained,
+    pairwise_map_variance_explained,
     procrustes,
+    rsm_agreement,
     unaligned_angle,
     unaligned_variance_explained,
+    within_rsm,
+    zscore_patterns,
 )
 from .cka import kernel_alignment
 from .dynamics import (
@@ -72,6 +78,12 @@ __all__ = [
     "SharedResponseModel",
     "unaligned_angle",
     "unaligned_variance_explained",
+    "zscore_patterns",
+    "map_variance_explained",
+    "pairwise_map_variance_explained",
+    "between_rsm",
+    "within_rsm",
+    "rsm_agreement",
     # dynamics
     "weight_plane_axes",
     "project_weights",

@@ -47,6 +47,12 @@ __all__ = [
     "SharedResponseModel",
     "unaligned_angle",
     "unaligned_variance_explained",
+    "zscore_patterns",
+    "map_variance_explained",
+    "pairwise_map_variance_explained",
+    "between_rsm",
+    "within_rsm",
+    "rsm_agreement",
 ]
 
 #: A representation counts as constant when max|X - mean| <= CONSTANT_RTOL * max|X|.
@@ -352,7 +358,7 @@ class SharedResponseModel:
         check_finite(X_, "X")
         return self.reconstruct((X_ - self.means_[s]) @ self.W_[s], tgt)
 
-    def variance_explained(self, Xs: Sequence[Any], shared: str = "others") -> np.ndarray:
+    def variance_explained(self, Xs: Sequence[Any], shared: str = "others", centred: bool = False) -> np.ndarray:
         r"""Variance of each network explained by the shared response, ``(m,)``.
 
         ``VE_i = 1 - mean((S_hat W_i^T + mu_i - X_i)^2) / var(X_i)`` (SPEC), on
@@ -364,6 +370,12 @@ class SharedResponseModel:
         - ``shared="all"``: mean over all networks, ``i`` included;
         - ``shared="own"``: ``S_hat = (X_i - mu_i) W_i``, i.e. projection on ``W_i``'s span (Lu
           et al.'s code, ``calc_srm_var_exp``); trivially 1 when ``k = v_i``.
+
+        ``centred=True`` divides by ``mean((X_i - mu_i)^2)`` instead of ``var(X_i)``: only the
+        variation around the training means ``mu_i`` counts, so the unit means (given to
+        the reconstruction for free) are not credited as explained variance -- the strict
+        held-out measure. (``var(X_i)``, over all entries around one grand mean, includes
+        the spread of the unit means, which the reconstruction is given.)
 
         A network whose held-out responses are constant gets VE = 0 (documented, not NaN).
         """
@@ -381,7 +393,7 @@ class SharedResponseModel:
             else:
                 S_hat = Z[i]
             resid = S_hat @ self.W_[i].T + self.means_[i] - X
-            var = X.var()
+            var = np.mean((X - self.means_[i]) ** 2) if centred else X.var()
             ve[i] = 0.0 if var <= 0 else 1.0 - np.mean(resid**2) / var
         return ve
 
@@ -475,3 +487,142 @@ def _srm_em(x: list[np.ndarray], W: list[np.ndarray], n_iter: int):
         # below by rounding, and 1 / rho_i^2 to inf
         rho2 = np.maximum(rho2, 1e-10 * trace_xtx / (t * v) + np.finfo(float).tiny)
     return W, S, sigma_s, rho2
+
+
+# ----------------------------------------------------------------------------- maps between networks, RSMs
+def zscore_patterns(X: Any, eps: float = 1e-12) -> np.ndarray:
+    """Z-score every image's response pattern across units (Lu et al. 2018's preprocessing).
+
+    ``X: (..., n_images, n_units) -> same shape``: each row gets mean 0 and standard
+    deviation 1 across units (``StandardScaler`` on the transposed matrix). A constant
+    row (e.g. every ReLU unit silent) becomes 0, not NaN.
+    """
+    X_ = to_numpy(X, "X")
+    check_ndim(X_, "X", 1, "(..., n_units)")
+    check_finite(X_, "X")
+    mu = X_.mean(axis=-1, keepdims=True)
+    sd = X_.std(axis=-1, keepdims=True)
+    return np.where(sd > eps, (X_ - mu) / np.where(sd > eps, sd, 1.0), 0.0)
+
+
+def _centred_ve(pred: np.ndarray, target: np.ndarray) -> float:
+    denom = float(np.sum(target**2))
+    return 0.0 if denom <= 0 else 1.0 - float(np.sum((pred - target) ** 2)) / denom
+
+
+def map_variance_explained(
+    X_fit: Any, Y_fit: Any, X_eval: Any, Y_eval: Any, kind: str = "orthogonal", *, alphas: Any = None
+) -> float:
+    r"""Variance of network ``Y`` explained by a map from network ``X``, fitted on other images.
+
+    Both networks are centred with their means on the fitting images (``C = X - mu_fit``);
+    the map is fitted on ``(C_X_fit, C_Y_fit)`` and scored on the evaluation images::
+
+        VE = 1 - ||C_X_eval A - C_Y_eval||_F^2 / ||C_Y_eval||_F^2
+
+    - ``kind="orthogonal"``: ``A`` orthogonal (a rigid rotation / reflection), the
+      Procrustes solution :func:`procrustes` (the narrower network zero-padded).
+    - ``kind="linear"``: ``A`` any matrix, ridge regression without intercept with the
+      penalty chosen by efficient leave-one-out cross-validation on the fitting images
+      (:class:`sklearn.linear_model.RidgeCV`; ``alphas`` default ``logspace(-3, 4, 15)``,
+      one penalty for all output units) -- the unconstrained linear baseline.
+
+    On the fitting images themselves (pass them as the evaluation images) least squares
+    (``alphas`` near 0) explains at least as much as any orthogonal map; held out, either
+    can win. A rotated copy ``Y = X Q`` is explained entirely (VE = 1) by the orthogonal map.
+
+    Parameters
+    ----------
+    X_fit, Y_fit : (t, p_X), (t, p_Y)
+        Responses of the two networks to the fitting images (same images, same order).
+    X_eval, Y_eval : (t', p_X), (t', p_Y)
+        Their responses to the evaluation images.
+
+    Returns
+    -------
+    float
+        Held-out variance explained (1 at best, 0 for predicting the fit means, negative
+        when worse). A constant ``Y_eval`` gives 0.
+    """
+    check_choice(kind, "kind", ("orthogonal", "linear"))
+    Xf, Yf, Xe, Ye = (to_numpy(a, n) for a, n in ((X_fit, "X_fit"), (Y_fit, "Y_fit"), (X_eval, "X_eval"),
+                                                  (Y_eval, "Y_eval")))
+    for a, n in ((Xf, "X_fit"), (Yf, "Y_fit"), (Xe, "X_eval"), (Ye, "Y_eval")):
+        if a.ndim != 2:
+            raise ValueError(f"{n} must have shape (n_images, n_units), got {a.shape}")
+        check_finite(a, n)
+    if Xf.shape[0] != Yf.shape[0] or Xe.shape[0] != Ye.shape[0]:
+        raise ValueError("X and Y must hold responses to the same images (same number of rows)")
+    if Xf.shape[1] != Xe.shape[1] or Yf.shape[1] != Ye.shape[1]:
+        raise ValueError("fit and eval responses of a network must have the same units")
+    mx, my = Xf.mean(axis=0), Yf.mean(axis=0)
+    Cx, Cy, Ex, Ey = Xf - mx, Yf - my, Xe - mx, Ye - my
+    if kind == "orthogonal":
+        R = procrustes(Cx, Cy, center=False).rotation
+        pred = (_pad(Ex, R.shape[0]) @ R)[:, : Cy.shape[1]]
+    else:
+        from sklearn.linear_model import RidgeCV
+
+        grid = np.logspace(-3, 4, 15) if alphas is None else np.atleast_1d(np.asarray(alphas, dtype=float))
+        pred = RidgeCV(alphas=grid, fit_intercept=False).fit(Cx, Cy).predict(Ex)
+    return _centred_ve(pred, Ey)
+
+
+def pairwise_map_variance_explained(Xs_fit: Any, Xs_eval: Any, kind: str = "orthogonal", *,
+                                    alphas: Any = None) -> np.ndarray:
+    """:func:`map_variance_explained` of every ordered pair of networks.
+
+    ``Xs_fit: (m, t, N)``, ``Xs_eval: (m, t', N)`` (or lists of per-network arrays) ->
+    ``(m, m)``, entry ``[i, j]`` = VE of network ``j`` predicted from network ``i``;
+    NaN on the diagonal.
+    """
+    fit = [to_numpy(x, f"Xs_fit[{i}]") for i, x in enumerate(Xs_fit)]
+    ev = [to_numpy(x, f"Xs_eval[{i}]") for i, x in enumerate(Xs_eval)]
+    if len(fit) < 2 or len(ev) != len(fit):
+        raise ValueError(f"need fit and eval responses of at least 2 networks, got {len(fit)} and {len(ev)}")
+    m = len(fit)
+    out = np.full((m, m), np.nan)
+    for i in range(m):
+        for j in range(m):
+            if i != j:
+                out[i, j] = map_variance_explained(fit[i], fit[j], ev[i], ev[j], kind, alphas=alphas)
+    return out
+
+
+def _row_unit(X: np.ndarray) -> np.ndarray:
+    Xc = X - X.mean(axis=-1, keepdims=True)
+    norm = np.linalg.norm(Xc, axis=-1, keepdims=True)
+    return np.where(norm > 0, Xc / np.where(norm > 0, norm, 1.0), 0.0)
+
+
+def between_rsm(X: Any, Y: Any) -> np.ndarray:
+    """Between-network RSM: ``B[a, b] = pearson_r(x(a), y(b))`` across units.
+
+    ``X, Y: (n_images, N) -> (n_images, n_images)``; the two must live in one unit space
+    (the same network, or networks aligned into a shared space). Lu et al. (2018) take
+    ``Y`` = the mean pattern of the *other* networks. A constant pattern correlates 0.
+    """
+    X_, Y_ = to_numpy(X, "X"), to_numpy(Y, "Y")
+    if X_.ndim != 2 or X_.shape != Y_.shape:
+        raise ValueError(f"X and Y must be (n_images, n_units) of the same shape, got {X_.shape} and {Y_.shape}")
+    return _row_unit(X_) @ _row_unit(Y_).T
+
+
+def within_rsm(X: Any) -> np.ndarray:
+    """RSM of one network: ``R[a, b] = pearson_r(x(a), x(b))`` across units, ``(n, N) -> (n, n)``."""
+    return between_rsm(X, X)
+
+
+def rsm_agreement(A: Any, B: Any) -> float:
+    """Pearson correlation of the off-diagonal (strictly lower-triangle) entries of two RSMs.
+
+    (Lu et al.'s ``correlate_2RSMs``.) ``A, B: (n, n)`` with ``n >= 3``; 0 if either is
+    constant off the diagonal.
+    """
+    A_, B_ = to_numpy(A, "A"), to_numpy(B, "B")
+    if A_.shape != B_.shape or A_.ndim != 2 or A_.shape[0] != A_.shape[1] or A_.shape[0] < 3:
+        raise ValueError(f"A and B must be square RSMs of the same size >= 3, got {A_.shape} and {B_.shape}")
+    i, j = np.tril_indices(A_.shape[0], k=-1)
+    a, b = A_[i, j] - A_[i, j].mean(), B_[i, j] - B_[i, j].mean()
+    den = float(np.sqrt((a @ a) * (b @ b)))
+    return 0.0 if den == 0 else float(a @ b) / den
