@@ -17,10 +17,9 @@ Each chapter module (``chNN_*.py``) defines
 ``SOURCE``
     What the source reports, for the chapter's comparisons.
 
-Chapters converted to "the experiment on the page" (00, 01, 02) keep only these in
-their module; the task, the networks, the training call and every measurement are
-visible package calls in the notebook. Chapters 03-05 still hold pipeline functions
-in their modules until their own conversion.
+Every chapter keeps only these (and small helpers for its figures or sizes) in its
+module; the task, the networks, the training call and every measurement are visible
+package calls in the notebook ("the experiment on the page").
 """
 
 from __future__ import annotations
@@ -125,5 +124,5 @@ def get_chapter(chapter: str | int) -> ChapterInfo:
 
 
 def chapter_module(chapter: str | int) -> ModuleType:
-    """Import and return the module holding a chapter's presets and pipeline."""
+    """Import and return the module holding a chapter's presets, knobs and claims."""
     return importlib.import_module(get_chapter(chapter).module)
