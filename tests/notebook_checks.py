@@ -124,3 +124,31 @@ def run_with_claims(notebook: Path, tmp_path: Path, name: str, parameters: dict,
     out_dir = run_notebook(notebook, tmp_path, name, parameters, no_raise_then_edit)
     return rgl_io.load(out_dir / "summary.json"), read_claims(out_dir / "claims.json")
 
+
+
+def check_module_holds_facts_only(module, exports: set[str], max_lines: int = 250) -> None:
+    """A chapter module exports only its presets, knobs, run times, claims and source facts,
+    and stays short (the experiment lives in the notebook)."""
+    assert set(module.__all__) == exports
+    assert len(Path(module.__file__).read_text(encoding="utf-8").splitlines()) <= max_lines
+
+
+def check_committed_run(chapter: str, preset: str, claims: dict) -> tuple:
+    """The committed large run of a chapter (``src/repgeom_lite/committed/NN_<preset>/``):
+    claims.json states every claim of the module with an interval, each verdict as
+    documented, with device and wall time; summary.json is the same run. Returns the
+    claims report and the parsed summary; skips when the run is not committed."""
+    from repgeom_lite import results
+    from repgeom_lite.claims import read_claims
+
+    claims_file = results.path(chapter, preset, "claims.json")
+    if claims_file is None:
+        pytest.skip(f"the {preset} run of chapter {chapter} is not committed yet")
+    report = read_claims(claims_file)
+    assert report.preset == preset and report.device and report.wall_time_s > 0
+    assert {c.id for c in report.claims} == set(claims)
+    assert all(c.interval_kind == "interval" for c in report.claims)
+    assert all(c.check == "as documented" for c in report.claims), str(report)
+    summary = results.load(chapter, preset)
+    assert summary["preset"] == preset and summary["device"] == report.device
+    return report, summary

@@ -18,9 +18,8 @@ import pytest
 
 import notebook_checks as nb
 
-from repgeom_lite import results
 from repgeom_lite.chapters import ch01_tanh_relu as ch
-from repgeom_lite.claims import VERDICTS, read_claims
+from repgeom_lite.claims import VERDICTS
 
 NOTEBOOK = nb.NOTEBOOKS / "01_tanh_vs_relu.ipynb"
 TINY = dict(seeds=[3, 4], epochs=3, n_train=256, hidden_units=16, input_dim=40, n_probe_epochs=3, sigma_test=[3.0],
@@ -34,8 +33,7 @@ TINY = dict(seeds=[3, 4], epochs=3, n_train=256, hidden_units=16, input_dim=40, 
 
 
 def test_module_holds_presets_claims_and_facts_only():
-    assert set(ch.__all__) == {"PRESETS", "RUNTIME", "CLAIMS", "SOURCE"}
-    assert len(Path(ch.__file__).read_text(encoding="utf-8").splitlines()) <= 250
+    nb.check_module_holds_facts_only(ch, {"PRESETS", "RUNTIME", "CLAIMS", "SOURCE"})
 
 
 def test_presets_share_knobs():
@@ -74,16 +72,7 @@ def test_claims_have_natural_thresholds_for_every_preset():
 
 
 def test_committed_paper_run():
-    claims_file = results.path("01", "paper", "claims.json")
-    if claims_file is None:
-        pytest.skip("the paper run is not committed yet")
-    report = read_claims(claims_file)
-    assert report.preset == "paper" and report.device and report.wall_time_s > 0
-    assert {c.id for c in report.claims} == set(ch.CLAIMS)
-    assert all(c.interval_kind == "interval" for c in report.claims)
-    assert all(c.check == "as documented" for c in report.claims), str(report)
-    summary = results.load("01", "paper")
-    assert summary["preset"] == "paper" and summary["device"] == report.device
+    report, summary = nb.check_committed_run("01", "paper", ch.CLAIMS)
     assert summary["config"]["seeds"] == ch.PRESETS["paper"]["seeds"]
     assert "paper" in ch.RUNTIME["paper"] or "min" in ch.RUNTIME["paper"]
 

@@ -20,7 +20,6 @@ import pytest
 import notebook_checks as nb
 
 from repgeom_lite import io as rgl_io
-from repgeom_lite import results
 from repgeom_lite.chapters import ch03_grid as ch
 from repgeom_lite.claims import VERDICTS, read_claims
 
@@ -33,8 +32,7 @@ FACTOR_KNOBS = ("activations", "optimizers", "inits", "l1_levels", "l2_levels", 
 
 
 def test_module_holds_presets_claims_and_facts_only():
-    assert set(ch.__all__) == {"PRESETS", "KNOBS", "RUNTIME", "CLAIMS", "SOURCE"}
-    assert len(Path(ch.__file__).read_text(encoding="utf-8").splitlines()) <= 250
+    nb.check_module_holds_facts_only(ch, {"PRESETS", "KNOBS", "RUNTIME", "CLAIMS", "SOURCE"})
 
 
 def test_presets_share_knobs_and_full_is_the_thesis_design():
@@ -70,16 +68,7 @@ def test_claims_have_natural_thresholds_for_every_preset():
 
 
 def test_committed_full_run():
-    claims_file = results.path("03", "full", "claims.json")
-    if claims_file is None:
-        pytest.skip("the full run is not committed yet")
-    report = read_claims(claims_file)
-    assert report.preset == "full" and report.device and report.wall_time_s > 0
-    assert {c.id for c in report.claims} == set(ch.CLAIMS)
-    assert all(c.interval_kind == "interval" for c in report.claims)
-    assert all(c.check == "as documented" for c in report.claims), str(report)
-    summary = results.load("03", "full")
-    assert summary["preset"] == "full" and summary["device"] == report.device
+    report, summary = nb.check_committed_run("03", "full", ch.CLAIMS)
     assert summary["n_networks"] == 4608 and summary["n_central"] == 1152 == summary["n_replicate"]
     assert summary["config"]["seed"] == ch.PRESETS["full"]["seed"]
     assert {"lr", "batch_size", "hidden_size"} <= set(summary["sweep"]["varied"])

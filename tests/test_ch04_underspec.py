@@ -10,15 +10,12 @@ once with a λ added in the parameters.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 import notebook_checks as nb
 
-from repgeom_lite import results
 from repgeom_lite.chapters import ch04_underspec as ch
-from repgeom_lite.claims import VERDICTS, read_claims
+from repgeom_lite.claims import VERDICTS
 
 NOTEBOOK = nb.NOTEBOOKS / "04_underspecification.ipynb"
 TINY = dict(source="digits", n_classes=[2, 3, 10], lambdas=[0.0, 0.001, 0.01], seeds=[3, 4, 5, 6, 7, 8], epochs=2,
@@ -29,8 +26,7 @@ TINY = dict(source="digits", n_classes=[2, 3, 10], lambdas=[0.0, 0.001, 0.01], s
 
 
 def test_module_holds_presets_claims_and_facts_only():
-    assert set(ch.__all__) == {"PRESETS", "KNOBS", "RUNTIME", "CLAIMS", "SOURCE"}
-    assert len(Path(ch.__file__).read_text(encoding="utf-8").splitlines()) <= 250
+    nb.check_module_holds_facts_only(ch, {"PRESETS", "KNOBS", "RUNTIME", "CLAIMS", "SOURCE"})
 
 
 def test_presets_share_knobs_and_the_paper_run_uses_held_out_seeds():
@@ -70,17 +66,8 @@ def test_claims_have_natural_thresholds_and_baselines():
 
 
 def test_committed_paper_run():
-    claims_file = results.path("04", "paper", "claims.json")
-    if claims_file is None:
-        pytest.skip("the paper run is not committed yet")
-    report = read_claims(claims_file)
-    assert report.preset == "paper" and report.device and report.wall_time_s > 0
-    assert {c.id for c in report.claims} == set(ch.CLAIMS)
-    assert all(c.interval_kind == "interval" for c in report.claims)
-    assert all(c.check == "as documented" for c in report.claims), str(report)
+    report, summary = nb.check_committed_run("04", "paper", ch.CLAIMS)
     assert report.seeds == ch.PRESETS["paper"]["seeds"]
-    summary = results.load("04", "paper")
-    assert summary["preset"] == "paper" and summary["device"] == report.device
     assert summary["config"]["seeds"] == ch.PRESETS["paper"]["seeds"]
     assert set(summary["comparable_lambdas"]) <= set(summary["lambdas"]) and len(summary["comparable_lambdas"]) >= 3
     assert "min" in ch.RUNTIME["paper"]

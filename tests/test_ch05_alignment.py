@@ -22,7 +22,7 @@ import notebook_checks as nb
 
 from repgeom_lite import results
 from repgeom_lite.chapters import ch05_alignment as ch
-from repgeom_lite.claims import VERDICTS, read_claims
+from repgeom_lite.claims import VERDICTS
 from repgeom_lite.presets import resolve_preset
 
 NOTEBOOK = nb.NOTEBOOKS / "05_orthogonal_alignment.ipynb"
@@ -34,8 +34,7 @@ TINY = dict(seeds=[3, 4, 5], conv_channels=[2, 4], resnet_blocks=[1, 2], resnet_
 
 
 def test_module_holds_presets_claims_and_facts_only():
-    assert set(ch.__all__) == {"PRESETS", "KNOBS", "RUNTIME", "CLAIMS", "SOURCE"}
-    assert len(Path(ch.__file__).read_text(encoding="utf-8").splitlines()) <= 250
+    nb.check_module_holds_facts_only(ch, {"PRESETS", "KNOBS", "RUNTIME", "CLAIMS", "SOURCE"})
 
 
 def test_presets_share_knobs_and_hold_out_the_paper_seeds():
@@ -83,16 +82,7 @@ def test_claims_compare_with_baselines_that_can_fail():
 
 
 def test_committed_paper_run():
-    claims_file = results.path("05", "paper", "claims.json")
-    if claims_file is None:
-        pytest.skip("the paper run is not committed yet")
-    report = read_claims(claims_file)
-    assert report.preset == "paper" and report.device and report.wall_time_s > 0
-    assert {c.id for c in report.claims} == set(ch.CLAIMS)
-    assert all(c.interval_kind == "interval" for c in report.claims)
-    assert all(c.check == "as documented" for c in report.claims), str(report)
-    summary = results.load("05", "paper")
-    assert summary["preset"] == "paper" and summary["device"] == report.device
+    report, summary = nb.check_committed_run("05", "paper", ch.CLAIMS)
     assert summary["config"]["seeds"] == ch.PRESETS["paper"]["seeds"] == report.seeds
     widths = [a["capacity"] for a in summary["architectures"].values() if a["family"] == "convnet"]
     assert widths == ch.PRESETS["paper"]["conv_channels"]
