@@ -1,0 +1,117 @@
+"""The engine's hand-written fast paths (issue 22) against solo runs, each path forced on and off.
+
+Every path the engine chooses by a size heuristic (fused Adam per run of equal
+hyperparameters or the per-network seven-pass update) is forced both ways here, on
+stacks where the choice matters: per-network learning rates, betas and eps (many
+runs), penalties on some networks only, early stops (compaction rebuilds the
+runs), shared and per-network data orders, with and without the cumulative
+gradient record. float64, 1e-10 against :func:`repgeom_lite.reference.train_single`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from repgeom_lite import ensemble as ens
+from repgeom_lite.ensemble import NetConfig, Records, TrainData, train_ensemble
+from repgeom_lite.reference import train_single
+
+TOL64 = 1e-10
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def make_bce(seed=0, n=24, D=5, K=2):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, D))
+    Y = (rng.random((n, K)) > 0.5).astype(float)
+    return TrainData(X, Y, X[:10], Y[:10])
+
+
+def make_mce(seed=0, n=30, D=6, heads=(3, 4)):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, D))
+    Y = np.stack([rng.integers(0, h, size=n) for h in heads], axis=-1)
+    return TrainData(X, Y, X[:10], Y[:10], heads=heads)
+
+
+def _adam_stack(data_seed=0, loss="bce"):
+    """One Adam stack: interleaved activations, lrs, betas, eps, L1/L2 on some networks, staggered epochs."""
+    acts = ["relu", "tanh", "sigmoid", "relu", "tanh", "sigmoid", "linear", "clipped_relu"]
+    configs = []
+    for i in range(16):
+        a = acts[i % len(acts)]
+        configs.append(NetConfig(
+            hidden=(6,), activation=a, act_param=0.9 if a == "clipped_relu" else None, optimizer="adam",
+            readout="trainable", loss=loss, lr=(0.01, 0.03, 0.002)[i % 3],
+            betas=((0.9, 0.999), (0.8, 0.99))[(i // 3) % 2], eps=(1e-8, 1e-6)[(i // 5) % 2],
+            l1=(0.0, 0.01)[i % 2], l2=(0.0, 0.02)[(i // 2) % 2], batch_size=7, epochs=(4, 3, 4, 2)[i % 4],
+            seed=200 + i, data_seed=data_seed if data_seed is not None else i))
+    return configs
+
+
+def _check(result, data, rec):
+    for i, cfg in enumerate(result.configs):
+        solo = train_single(cfg, data, rec, dtype=torch.float64)
+        for k, v in solo.params[0].items():
+            err = float(np.max(np.abs(result.params[i][k] - v)))
+            assert err < TOL64, f"network {i} {k} differs from its solo run by {err:.3g} ({cfg})"
+        assert result.stop_epoch[i] == solo.stop_epoch[0]
+        if rec.cumulative_grads:
+            for k, v in solo.cumulative_grads[0].items():
+                assert float(np.max(np.abs(result.cumulative_grads[i][k] - v))) < TOL64
+
+
+@pytest.mark.parametrize("fused", [True, False])
+@pytest.mark.parametrize("data_seed", [0, None])
+@pytest.mark.parametrize("cumulative", [False, True])
+def test_adam_fused_and_per_network_paths_equal_solo(monkeypatch, fused, data_seed, cumulative):
+    """Fused Adam (one kernel call per run of equal lr/betas/eps) and the seven-pass path, forced."""
+    monkeypatch.setattr(ens, "_ADAM_MIN_RUNS", 10**9 if fused else 0)
+    monkeypatch.setattr(ens, "_ADAM_PARAMS_PER_RUN", 1 if fused else 10**12)
+    seen = []
+    orig = ens._Chunk._build_hp
+
+    def spy(self):
+        orig(self)
+        seen.append((self.adam_fused, len(self.adam_runs)))
+
+    monkeypatch.setattr(ens._Chunk, "_build_hp", spy)
+    data = make_bce()
+    configs = _adam_stack(data_seed)
+    rec = Records(cumulative_grads=cumulative)
+    result = train_ensemble(configs, data, rec, device="cpu", dtype=torch.float64, progress=False)
+    assert seen and all(f == fused for f, _ in seen)
+    assert max(n for _, n in seen) > 1  # several runs in one stack, rebuilt on compaction
+    _check(result, data, rec)
+
+
+@pytest.mark.parametrize("fused", [True, False])
+def test_adam_paths_multihead_loss(monkeypatch, fused):
+    monkeypatch.setattr(ens, "_ADAM_MIN_RUNS", 10**9 if fused else 0)
+    monkeypatch.setattr(ens, "_ADAM_PARAMS_PER_RUN", 1 if fused else 10**12)
+    data = make_mce()
+    configs = _adam_stack(0, loss="mce")
+    rec = Records()
+    _check(train_ensemble(configs, data, rec, device="cpu", dtype=torch.float64, progress=False), data, rec)
+
+
+def test_adam_runs_and_block_order():
+    """Rows are ordered by activation, then by Adam hyperparameters; runs are maximal."""
+    configs = _adam_stack()
+    order = ens._block_order(configs, list(range(len(configs))))
+    assert sorted(order) == list(range(len(configs)))
+    acts = [ens._ACT_BLOCK_ORDER[configs[i].activation] for i in order]
+    assert acts == sorted(acts)
+    hp = {"lr": np.array([0.1, 0.1, 0.2, 0.2, 0.1]), "beta1": np.full(5, 0.9), "beta2": np.full(5, 0.999),
+          "eps": np.array([1e-8, 1e-8, 1e-8, 1e-6, 1e-6])}
+    assert ens._adam_runs(hp) == [(0, 2, 0.1, 0.9, 0.999, 1e-8), (2, 3, 0.2, 0.9, 0.999, 1e-8),
+                                  (3, 4, 0.2, 0.9, 0.999, 1e-6), (4, 5, 0.1, 0.9, 0.999, 1e-6)]
