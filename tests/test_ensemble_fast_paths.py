@@ -115,3 +115,16 @@ def test_adam_runs_and_block_order():
           "eps": np.array([1e-8, 1e-8, 1e-8, 1e-6, 1e-6])}
     assert ens._adam_runs(hp) == [(0, 2, 0.1, 0.9, 0.999, 1e-8), (2, 3, 0.2, 0.9, 0.999, 1e-8),
                                   (3, 4, 0.2, 0.9, 0.999, 1e-6), (4, 5, 0.1, 0.9, 0.999, 1e-6)]
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_rows_finite_is_exact(dtype):
+    """Sum-first finiteness check: NaN/inf rows flagged, finite rows whose sum overflows are not."""
+    big = torch.finfo(dtype).max / 2
+    p = torch.zeros(5, 3, 4, dtype=dtype)
+    p[1, 0, 0] = float("nan")
+    p[2, 2, 3] = float("inf")
+    p[3] = big  # every entry finite, the row sum overflows to inf
+    p[4, 0, 0], p[4, 0, 1] = float("inf"), float("-inf")  # sum is NaN
+    assert ens._rows_finite(p).tolist() == [True, False, False, True, False]
+    assert ens._rows_finite(p).tolist() == torch.isfinite(p).flatten(1).all(1).tolist()
