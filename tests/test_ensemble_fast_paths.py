@@ -128,3 +128,31 @@ def test_rows_finite_is_exact(dtype):
     p[4, 0, 0], p[4, 0, 1] = float("inf"), float("-inf")  # sum is NaN
     assert ens._rows_finite(p).tolist() == [True, False, False, True, False]
     assert ens._rows_finite(p).tolist() == torch.isfinite(p).flatten(1).all(1).tolist()
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adam"])
+@pytest.mark.parametrize("cumulative", [False, True])
+def test_l1_penalty_on_some_rows_only(optimizer, cumulative):
+    """L1 on different layer sets and strengths per network (the sign pass runs on the penalised rows
+    only, in several runs per layer), L2 on some; fused SGD (no record) and the materialised-gradient path."""
+    data = make_bce()
+    layer_sets = [(0,), (1,), (0, 1), (0,)]
+    configs = [
+        NetConfig(hidden=(6,), activation=("relu", "tanh", "sigmoid")[i % 3], optimizer=optimizer,
+                  readout="trainable", lr=(0.05, 0.02)[i % 2] if optimizer != "adam" else (0.01, 0.004)[i % 2],
+                  l1=(0.0, 0.01, 0.03)[i % 3], l1_layers=layer_sets[(i // 3) % 4], l2=(0.0, 0.02)[(i // 4) % 2],
+                  batch_size=7, epochs=(3, 2)[i % 2], seed=300 + i)
+        for i in range(15)
+    ]
+    rec = Records(cumulative_grads=cumulative)
+    result = train_ensemble(configs, data, rec, device="cpu", dtype=torch.float64, progress=False)
+    _check(result, data, rec)
+
+
+def test_penalty_runs():
+    l1 = np.array([0.0, 0.1, 0.1, 0.0, 0.2, 0.3])
+    runs = ens._penalty_runs([l1, -2 * l1], "cpu", torch.float64)
+    assert [(s, e) for s, e, *_ in runs] == [(1, 3), (4, 6)]
+    assert runs[0][2] == 0.1 and runs[0][3] == -0.2
+    assert runs[1][2].shape == (2, 1, 1) and runs[1][2].flatten().tolist() == [0.2, 0.3]
+    assert ens._penalty_runs([np.zeros(3)], "cpu", torch.float64) == []

@@ -41,7 +41,9 @@ How it is fast
 * Plain SGD without cumulative-gradient records never materialises the weight
   gradient: the update is fused into the gradient product
   (``W.addmm_(delta, x, alpha=-lr)``), and the L1/L2 penalties are applied as
-  ``W = W * (1 - lr l2) - lr l1 sign(W)`` before it.
+  ``W = W * (1 - lr l2) - lr l1 sign(W)`` before it. The L1 term (a ``sign``
+  pass and an update pass) runs only on the rows of networks with an L1 penalty
+  on that layer (they are ordered into contiguous runs), for every optimizer.
 * Every per-step intermediate (pre-activations, deltas, weight gradients, Adam's
   denominator) lives in a buffer allocated once per chunk. Adam uses torch's
   fused kernel (``torch._fused_adam_``, one pass over parameters, gradients and
@@ -743,17 +745,42 @@ _ACT_BLOCK_ORDER = {"relu": 0, "tanh": 1, "sigmoid": 2, "linear": 3, "clipped_re
 def _block_order(configs: list[NetConfig], members: list[int]) -> list[int]:
     """``members`` reordered so that each activation is one contiguous run of rows.
 
-    Inside each activation block the networks are further ordered by their Adam
-    hyperparameters (``lr``, ``betas``, ``eps``), so that networks sharing them are
-    contiguous runs too (one fused Adam call per run, see :func:`_adam_runs`).
-    Results are scattered back by network index, so the order inside a chunk is
-    free; the stable sort keeps the data-stream order within each run.
+    Inside each activation block the networks with an L1 penalty come after
+    those without (per layer, so the penalty's ``sign`` pass runs only on their
+    rows, see :func:`_penalty_runs`), and then by their Adam hyperparameters
+    (``lr``, ``betas``, ``eps``), so that networks sharing them are contiguous runs
+    too (one fused Adam call per run, see :func:`_adam_runs`). Results are
+    scattered back by network index, so the order inside a chunk is free; the
+    stable sort keeps the data-stream order within each run.
     """
     def key(i):
         c = configs[i]
-        return (_ACT_BLOCK_ORDER[c.activation], c.lr, tuple(c.betas), c.eps)
+        l1 = tuple(c.l1 > 0 and l in c.l1_layers for l in range(c.n_layers + 1))
+        return (_ACT_BLOCK_ORDER[c.activation], l1, c.lr, tuple(c.betas), c.eps)
 
     return sorted(members, key=key)
+
+
+def _penalty_runs(coefs: Sequence[np.ndarray], device, dtype) -> list[tuple]:
+    """Maximal runs of consecutive rows where ``coefs[0]`` is not zero: ``(start, end, c_0, c_1, ...)``.
+
+    Each ``c_j`` is ``coefs[j]`` on the run, a float when it is the same for the
+    whole run, else an ``(end - start, 1, 1)`` tensor (:func:`_per_net`). Rows
+    outside the runs would add ``0 * sign(W)``: skipping them changes nothing.
+    """
+    nz = coefs[0] != 0
+    runs = []
+    E, s = len(nz), 0
+    while s < E:
+        if not nz[s]:
+            s += 1
+            continue
+        e = s + 1
+        while e < E and nz[e]:
+            e += 1
+        runs.append((s, e, *(_per_net(c[s:e], device, dtype) for c in coefs)))
+        s = e
+    return runs
 
 
 #: Fused Adam is used when a chunk's rows form at most ``max(_ADAM_MIN_RUNS,
@@ -1145,10 +1172,11 @@ class _Chunk:
         lr = self.np_hp["lr"]
         self.hp["neg_lr"] = _per_net(-lr, dev, dt)
         self.hp["sgd_keep_l2"] = _per_net(1.0 - lr * self.np_hp["l2"], dev, dt)
-        for l in range(self.L + 1):
-            self.hp[f"sgd_neg_l1_{l}"] = _per_net(-lr * self.np_hp[f"l1_{l}"], dev, dt)
         self.any_l2 = bool(np.any(self.np_hp["l2"] > 0))
         self.any_l1 = [bool(np.any(self.np_hp[f"l1_{l}"] > 0)) for l in range(self.L + 1)]
+        # rows with an L1 penalty on layer l: (start, end, l1, -lr * l1) per run
+        self.l1_runs = [_penalty_runs([self.np_hp[f"l1_{l}"], -lr * self.np_hp[f"l1_{l}"]], dev, dt)
+                        for l in range(self.L + 1)]
         self._adam_views = None  # per-run views of the stacked tensors (built at the first fused step)
         self.adam_fused = False
         if self.opt == "adam" and self._fuse_adam:
@@ -1283,9 +1311,12 @@ class _Chunk:
         """``g += l1 * sign(W) + l2 * W`` (per-network coefficients), in place."""
         hp = self.hp
         if self.any_l1[l]:
-            sgn = torch.sign(W, out=self._scratch("tmp", W.shape))
-            c = hp[f"l1_{l}"]
-            g.add_(sgn, alpha=c) if isinstance(c, float) else g.addcmul_(sgn, c)
+            # only on the rows that have an L1 penalty (sign is a full pass over W)
+            tmp = self._scratch("tmp", W.shape)
+            for s, e, c, _ in self.l1_runs[l]:
+                sgn = torch.sign(W[s:e], out=tmp[s:e])
+                gg = g[s:e]
+                gg.add_(sgn, alpha=c) if isinstance(c, float) else gg.addcmul_(sgn, c)
         if self.any_l2:
             c = hp["l2"]
             g.add_(W, alpha=c) if isinstance(c, float) else g.addcmul_(W, c)
@@ -1297,14 +1328,15 @@ class _Chunk:
         gradient; equal to the reference up to rounding (the float64 tests hold).
         """
         hp = self.hp
-        sgn = None
-        if self.any_l1[l]:
-            sgn = torch.sign(W, out=self._scratch("tmp", W.shape))  # of W before the update
+        runs = self.l1_runs[l] if self.any_l1[l] else []
+        tmp = self._scratch("tmp", W.shape) if runs else None
+        for s, e, _, _ in runs:  # sign of W before the update, on the rows with an L1 penalty only
+            torch.sign(W[s:e], out=tmp[s:e])
         if self.any_l2:
             W.mul_(hp["sgd_keep_l2"])
-        if sgn is not None:
-            c = hp[f"sgd_neg_l1_{l}"]
-            W.add_(sgn, alpha=c) if isinstance(c, float) else W.addcmul_(sgn, c)
+        for s, e, _, c in runs:
+            w, sgn = W[s:e], tmp[s:e]
+            w.add_(sgn, alpha=c) if isinstance(c, float) else w.addcmul_(sgn, c)
 
     def _update_layer(self, l: int, delta: torch.Tensor, inp: torch.Tensor, shared_inp: bool, k: int) -> int:
         W, b = self.W[l], self.b[l]
