@@ -74,9 +74,9 @@ def _check(result, data, rec):
 @pytest.mark.parametrize("data_seed", [0, None])
 @pytest.mark.parametrize("cumulative", [False, True])
 def test_adam_fused_and_per_network_paths_equal_solo(monkeypatch, fused, data_seed, cumulative):
-    """Fused Adam (one kernel call per run of equal lr/betas/eps) and the seven-pass path, forced."""
-    monkeypatch.setattr(ens, "_ADAM_MIN_RUNS", 10**9 if fused else 0)
-    monkeypatch.setattr(ens, "_ADAM_PARAMS_PER_RUN", 1 if fused else 10**12)
+    """Fused Adam (one kernel call per distinct lr/betas/eps, over all its runs) and the seven-pass path, forced."""
+    monkeypatch.setattr(ens, "_ADAM_MIN_CALLS", 10**9 if fused else 0)
+    monkeypatch.setattr(ens, "_ADAM_PARAMS_PER_CALL", 1 if fused else 10**12)
     seen = []
     orig = ens._Chunk._build_hp
 
@@ -96,8 +96,8 @@ def test_adam_fused_and_per_network_paths_equal_solo(monkeypatch, fused, data_se
 
 @pytest.mark.parametrize("fused", [True, False])
 def test_adam_paths_multihead_loss(monkeypatch, fused):
-    monkeypatch.setattr(ens, "_ADAM_MIN_RUNS", 10**9 if fused else 0)
-    monkeypatch.setattr(ens, "_ADAM_PARAMS_PER_RUN", 1 if fused else 10**12)
+    monkeypatch.setattr(ens, "_ADAM_MIN_CALLS", 10**9 if fused else 0)
+    monkeypatch.setattr(ens, "_ADAM_PARAMS_PER_CALL", 1 if fused else 10**12)
     data = make_mce()
     configs = _adam_stack(0, loss="mce")
     rec = Records()

@@ -783,14 +783,15 @@ def _penalty_runs(coefs: Sequence[np.ndarray], device, dtype) -> list[tuple]:
     return runs
 
 
-#: Fused Adam is used when a chunk's rows form at most ``max(_ADAM_MIN_RUNS,
-#: n_params // _ADAM_PARAMS_PER_RUN)`` runs of equal Adam hyperparameters. One
-#: ``torch._fused_adam_`` call costs about 3.5 us of dispatch on the 2-core CPU and
-#: saves about 0.9 ns per parameter against the seven-pass update (measured on the
-#: chapter-3 grid's shapes, float32, 1 thread); with fewer than ~4000 parameters per
-#: run the per-network path is as fast.
-_ADAM_MIN_RUNS = 4
-_ADAM_PARAMS_PER_RUN = 4096
+#: Fused Adam is used when a chunk's rows have at most ``max(_ADAM_MIN_CALLS,
+#: n_params // _ADAM_PARAMS_PER_CALL)`` distinct ``(lr, betas, eps)`` (one
+#: ``torch._fused_adam_`` call each). A call costs about 4 us of dispatch on the
+#: 2-core CPU (plus about 0.35 us per run of rows in it) and saves about 0.9 ns per
+#: parameter against the seven-pass update (measured on the chapter-3 grid's
+#: shapes, float32, 1 thread): with fewer than ~4000 parameters per call the
+#: per-network path is as fast.
+_ADAM_MIN_CALLS = 4
+_ADAM_PARAMS_PER_CALL = 4096
 
 
 def _adam_runs(np_hp: dict) -> list[tuple[int, int, float, float, float, float]]:
@@ -1178,11 +1179,13 @@ class _Chunk:
         self.l1_runs = [_penalty_runs([self.np_hp[f"l1_{l}"], -lr * self.np_hp[f"l1_{l}"]], dev, dt)
                         for l in range(self.L + 1)]
         self._adam_views = None  # per-run views of the stacked tensors (built at the first fused step)
+        self._l1_view_cache: dict = {}  # per layer, see _l1_views
         self.adam_fused = False
         if self.opt == "adam" and self._fuse_adam:
             self.adam_runs = _adam_runs(self.np_hp)
             n_par = sum(p.numel() for p in self._trained())
-            self.adam_fused = len(self.adam_runs) <= max(_ADAM_MIN_RUNS, n_par // _ADAM_PARAMS_PER_RUN)
+            n_calls = len({run[2:] for run in self.adam_runs})
+            self.adam_fused = n_calls <= max(_ADAM_MIN_CALLS, n_par // _ADAM_PARAMS_PER_CALL)
 
     def _rebuild_streams(self) -> None:
         keys = [self.net_stream[i] for i in self.alive]
@@ -1312,10 +1315,8 @@ class _Chunk:
         hp = self.hp
         if self.any_l1[l]:
             # only on the rows that have an L1 penalty (sign is a full pass over W)
-            tmp = self._scratch("tmp", W.shape)
-            for s, e, c, _ in self.l1_runs[l]:
-                sgn = torch.sign(W[s:e], out=tmp[s:e])
-                gg = g[s:e]
+            for w, sgn, gg, c, _ in self._l1_views(l, g):
+                torch.sign(w, out=sgn)
                 gg.add_(sgn, alpha=c) if isinstance(c, float) else gg.addcmul_(sgn, c)
         if self.any_l2:
             c = hp["l2"]
@@ -1328,15 +1329,32 @@ class _Chunk:
         gradient; equal to the reference up to rounding (the float64 tests hold).
         """
         hp = self.hp
-        runs = self.l1_runs[l] if self.any_l1[l] else []
-        tmp = self._scratch("tmp", W.shape) if runs else None
-        for s, e, _, _ in runs:  # sign of W before the update, on the rows with an L1 penalty only
-            torch.sign(W[s:e], out=tmp[s:e])
+        views = self._l1_views(l, None) if self.any_l1[l] else []
+        for w, sgn, _, _, _ in views:  # sign of W before the update, on the rows with an L1 penalty only
+            torch.sign(w, out=sgn)
         if self.any_l2:
             W.mul_(hp["sgd_keep_l2"])
-        for s, e, _, c in runs:
-            w, sgn = W[s:e], tmp[s:e]
+        for w, sgn, _, _, c in views:
             w.add_(sgn, alpha=c) if isinstance(c, float) else w.addcmul_(sgn, c)
+
+    def _l1_views(self, l: int, g: torch.Tensor | None) -> list[tuple]:
+        """Per L1 run of layer ``l``: views ``(W, sign buffer, g or None)`` of its rows and its two coefficients.
+
+        Built once per stack (slicing three tensors per run and step costs about as
+        much Python time as the small runs' arithmetic); valid while ``W``, the
+        ``tmp`` scratch buffer and ``g`` (the layer's gradient buffer, or ``None``
+        for fused SGD) stay the same tensors, i.e. until compaction, which rebuilds
+        the runs (:meth:`_build_hp`).
+        """
+        views = self._l1_view_cache.get(l)
+        if views is None:
+            W = self.W[l]
+            tmp = self._scratch("tmp", W.shape)
+            views = self._l1_view_cache[l] = [
+                (W[s:e], tmp[s:e], None if g is None else g[s:e], c, c_sgd)
+                for s, e, c, c_sgd in self.l1_runs[l]
+            ]
+        return views
 
     def _update_layer(self, l: int, delta: torch.Tensor, inp: torch.Tensor, shared_inp: bool, k: int) -> int:
         W, b = self.W[l], self.b[l]
@@ -1375,15 +1393,16 @@ class _Chunk:
         return k
 
     def _fused_adam(self) -> None:
-        """Adam on every trained tensor: one ``torch._fused_adam_`` call per run of equal hyperparameters.
+        """Adam on every trained tensor: one ``torch._fused_adam_`` call per set of equal hyperparameters.
 
         The per-network path (:meth:`_apply`) makes seven passes over every parameter
         tensor per step (lerp, two for ``v``, sqrt, two for the denominator,
         addcdiv), each a round trip to memory for the chunk's multi-megabyte
         stacks; torch's fused kernel does the same arithmetic in one pass (measured
         3x faster on the chapter-3 grid's shapes). Its learning rate and betas are
-        scalars, so it runs on each contiguous run of rows that share them (the
-        chunk's rows are ordered that way, :func:`_block_order`). The gradients
+        scalars, so it runs on the contiguous runs of rows that share them (the
+        chunk's rows are ordered that way, :func:`_block_order`), all runs of one
+        ``(lr, betas, eps)`` in one call (its tensor lists take any views). The gradients
         (penalties included, already added to the cumulative record) are in the
         step's ``g``/``gb`` buffers; the views into them and into the parameters and
         moments are built once per stack and dropped on compaction.
@@ -1397,12 +1416,16 @@ class _Chunk:
                     grads.append(self._scratch(f"gb{l}", self.b[l].shape))
             m, v = self.state["m"], self.state["v"]
             self._step_t = torch.zeros((), dtype=torch.float32, device=self.device)
-            steps = [self._step_t] * len(params)
-            self._adam_views = [
-                ([p[s:e] for p in params], [g[s:e] for g in grads], [x[s:e] for x in m], [x[s:e] for x in v],
-                 steps, lr, b1, b2, eps)
-                for s, e, lr, b1, b2, eps in self.adam_runs
-            ]
+            # one call per distinct (lr, betas, eps): its tensor lists hold the views of all its runs
+            calls: dict = {}
+            for s, e, *hps in self.adam_runs:
+                ps, gs, ms, vs = calls.setdefault(tuple(hps), ([], [], [], []))
+                ps.extend(p[s:e] for p in params)
+                gs.extend(g[s:e] for g in grads)
+                ms.extend(x[s:e] for x in m)
+                vs.extend(x[s:e] for x in v)
+            self._adam_views = [(ps, gs, ms, vs, [self._step_t] * len(ps), *hps)
+                                for hps, (ps, gs, ms, vs) in calls.items()]
         # the kernel reads the step count (torch.optim.Adam increments it before the call)
         self._step_t.fill_(self.t)
         for ps, gs, ms, vs, steps, lr, b1, b2, eps in self._adam_views:
