@@ -156,3 +156,22 @@ def test_penalty_runs():
     assert runs[0][2] == 0.1 and runs[0][3] == -0.2
     assert runs[1][2].shape == (2, 1, 1) and runs[1][2].flatten().tolist() == [0.2, 0.3]
     assert ens._penalty_runs([np.zeros(3)], "cpu", torch.float64) == []
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_final_params_whole_chunk_and_staggered(dtype):
+    """Whole chunk finishing at once (arrays kept as converted) and staggered stops give the same
+    parameters; results are float64 arrays not tied to each other across networks' rows."""
+    data = make_bce()
+    base = [NetConfig(hidden=(5,), activation="tanh", lr=0.05, batch_size=6, epochs=3, seed=s) for s in range(4)]
+    whole = train_ensemble(base, data, Records(history=False), device="cpu", dtype=dtype, progress=False)
+    staggered = train_ensemble(base + [base[0].replace(seed=9, epochs=1)], data, Records(history=False),
+                               device="cpu", dtype=dtype, progress=False)
+    for i in range(4):
+        for k, v in whole.params[i].items():
+            assert v.dtype == np.float64
+            np.testing.assert_array_equal(v, staggered.params[i][k])
+    w = whole.params[0]["W0"]
+    w += 1.0  # writing into one network's result leaves the others alone
+    assert not np.array_equal(whole.params[0]["W0"], staggered.params[0]["W0"])
+    np.testing.assert_array_equal(whole.params[1]["W0"], staggered.params[1]["W0"])
