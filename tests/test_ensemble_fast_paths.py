@@ -175,3 +175,37 @@ def test_final_params_whole_chunk_and_staggered(dtype):
     w += 1.0  # writing into one network's result leaves the others alone
     assert not np.array_equal(whole.params[0]["W0"], staggered.params[0]["W0"])
     np.testing.assert_array_equal(whole.params[1]["W0"], staggered.params[1]["W0"])
+
+
+def test_float32_cpu_tanh_block_within_two_ulp_of_torch():
+    """float32 CPU tanh (NumPy's kernel) on a block in the middle of the stack: within 2 ulp of torch's,
+    the other blocks untouched by it; float64 uses torch's kernel (bitwise)."""
+    cfgs = [NetConfig(hidden=(4,), activation=a) for a in ("relu", "tanh", "tanh", "sigmoid")]
+    order = ens._block_order(cfgs, list(range(4)))
+    cfgs = [cfgs[i] for i in order]
+    a = torch.randn(4, 4, 1000, dtype=torch.float64) * torch.logspace(-6, 1, 1000, dtype=torch.float64)
+    for dtype in (torch.float32, torch.float64):
+        act = ens._Activation(cfgs, torch.device("cpu"), dtype)
+        x = a.to(dtype)
+        z = act.forward_(x.clone())
+        want = torch.tanh(x[1:3])
+        if dtype == torch.float64:
+            assert torch.equal(z[1:3], want)
+        else:
+            ulp = torch.finfo(dtype).eps * want.abs().clamp_min(torch.finfo(dtype).tiny)
+            assert float(((z[1:3] - want).abs() / ulp).max()) <= 2.0
+        assert torch.equal(z[0], torch.relu(x[0])) and torch.equal(z[3], torch.sigmoid(x[3]))
+
+
+def test_float32_tanh_networks_equal_solo():
+    data = make_bce(n=40, D=8, K=3)
+    configs = [NetConfig(hidden=(16,), activation=a, optimizer=o, readout="trainable", lr=0.02, batch_size=8,
+                         epochs=3, seed=s, data_seed=0)
+               for s, (a, o) in enumerate([("tanh", "sgd"), ("relu", "sgd"), ("tanh", "sgd"), ("tanh", "adam")])]
+    result = train_ensemble(configs, data, Records(), device="cpu", dtype=torch.float32, progress=False)
+    for i, cfg in enumerate(configs):
+        solo = train_single(cfg, data, Records(), dtype=torch.float32)
+        for k, v in solo.params[0].items():
+            scale = max(1.0, float(np.max(np.abs(v))))
+            assert float(np.max(np.abs(result.params[i][k] - v))) / scale < 1e-5
+        np.testing.assert_allclose(result.history["train_loss"][i], solo.history["train_loss"][0], rtol=1e-5)
