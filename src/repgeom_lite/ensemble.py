@@ -49,10 +49,10 @@ How it is fast
 * Every per-step intermediate (pre-activations, deltas, weight gradients, Adam's
   denominator) lives in a buffer allocated once per chunk. Adam uses torch's
   fused kernel (``torch._fused_adam_``, one pass over parameters, gradients and
-  moments instead of seven) on each run of rows with equal ``lr``/``betas``/``eps``
-  (rows are ordered so that they are contiguous); with many small runs it falls
-  back to the per-network path, which folds per-network step sizes into the
-  denominator (one ``addcdiv_`` per tensor). Measured by
+  moments instead of seven), one call per distinct ``lr``/``betas``/``eps`` over
+  the contiguous runs of rows that share them; with many distinct values on small
+  networks it falls back to the per-network path, which folds per-network step
+  sizes into the denominator (one ``addcdiv_`` per tensor). Measured by
   ``benchmarks/bench_grid_cpu.py`` against the previous algorithm, kept as
   ``_reference_algorithm=True``.
 * Early-stopped or diverged networks are removed from the stacked tensors at the
@@ -751,7 +751,7 @@ def _block_order(configs: list[NetConfig], members: list[int]) -> list[int]:
     those without (per layer, so the penalty's ``sign`` pass runs only on their
     rows, see :func:`_penalty_runs`), and then by their Adam hyperparameters
     (``lr``, ``betas``, ``eps``), so that networks sharing them are contiguous runs
-    too (one fused Adam call per run, see :func:`_adam_runs`). Results are
+    too (few views per fused Adam call, see :func:`_adam_runs`). Results are
     scattered back by network index, so the order inside a chunk is free; the
     stable sort keeps the data-stream order within each run.
     """
