@@ -209,3 +209,23 @@ def test_float32_tanh_networks_equal_solo():
             scale = max(1.0, float(np.max(np.abs(v))))
             assert float(np.max(np.abs(result.params[i][k] - v))) / scale < 1e-5
         np.testing.assert_allclose(result.history["train_loss"][i], solo.history["train_loss"][0], rtol=1e-5)
+
+
+def test_adam_without_fused_kernel_falls_back(monkeypatch):
+    """A torch without a fused Adam kernel for the device (CPU before torch 2.4) uses the per-network path."""
+    def missing(*args, **kwargs):
+        raise NotImplementedError("no fused adam kernel for this device")
+
+    monkeypatch.setattr(torch, "_fused_adam_", missing)
+    assert not ens._fused_adam_available(torch.device("cpu"), torch.float64)
+    data = make_bce()
+    configs = _adam_stack(0)
+    rec = Records(cumulative_grads=True)
+    _check(train_ensemble(configs, data, rec, device="cpu", dtype=torch.float64, progress=False), data, rec)
+
+
+def test_fused_adam_available_here():
+    """torch >= 2.4 has the CPU kernel (the engine's fused path is then the one the other tests force)."""
+    if tuple(int(x) for x in torch.__version__.split(".")[:2]) >= (2, 4):
+        assert ens._fused_adam_available(torch.device("cpu"), torch.float32)
+        assert ens._fused_adam_available(torch.device("cpu"), torch.float64)

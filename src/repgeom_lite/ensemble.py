@@ -796,6 +796,25 @@ _ADAM_MIN_CALLS = 4
 _ADAM_PARAMS_PER_CALL = 4096
 
 
+def _fused_adam_available(device, dtype) -> bool:
+    """Whether this torch has a fused Adam kernel for ``device`` and ``dtype`` (on the CPU: torch >= 2.4).
+
+    Tried on one-element tensors (microseconds) rather than read off the version,
+    so builds without the kernel fall back to the per-network path.
+    """
+    fn = getattr(torch, "_fused_adam_", None)
+    if fn is None:
+        return False
+    p, g, m, v = (torch.zeros(1, device=device, dtype=dtype) for _ in range(4))
+    step = torch.ones((), device=device, dtype=torch.float32)
+    try:
+        fn([p], [g], [m], [v], [], [step], lr=0.0, beta1=0.9, beta2=0.999, weight_decay=0.0, eps=1e-8,
+           amsgrad=False, maximize=False)
+    except (RuntimeError, NotImplementedError):
+        return False
+    return True
+
+
 def _adam_runs(np_hp: dict) -> list[tuple[int, int, float, float, float, float]]:
     """Maximal runs of consecutive rows with equal ``(lr, beta1, beta2, eps)``: ``(start, end, lr, b1, b2, eps)``."""
     cols = [np_hp[k] for k in ("lr", "beta1", "beta2", "eps")]
@@ -1194,7 +1213,7 @@ class _Chunk:
         self._adam_views = None  # per-run views of the stacked tensors (built at the first fused step)
         self._l1_view_cache: dict = {}  # per layer, see _l1_views
         self.adam_fused = False
-        if self.opt == "adam" and self._fuse_adam:
+        if self.opt == "adam" and self._fuse_adam and _fused_adam_available(dev, dt):
             self.adam_runs = _adam_runs(self.np_hp)
             n_par = sum(p.numel() for p in self._trained())
             n_calls = len({run[2:] for run in self.adam_runs})
