@@ -59,9 +59,10 @@ other core)
     time / floor       : new  1.52 x, previous  3.87 x
 
 The run right after gave 2.31x and 1.81x the floor (new 3.85 s, previous 8.91 s),
-and one during heavier load 2.07x and 1.65x (new 3.64 s, previous 7.52 s): the
-same-process ratio moved between 2.1x and 2.5x across runs on this shared machine,
-time / floor between 1.5x and 1.8x. Before the second round of issue 22 work
+one during heavier load 2.07x and 1.65x (new 3.64 s, previous 7.52 s), and one
+after the last engine commit of that round 2.28x and 1.63x (new 3.60 s, previous
+8.19 s): the same-process ratio moved between 2.1x and 2.5x across runs on this
+shared machine, time / floor between 1.5x and 1.8x. Before the second round of issue 22 work
 (same command, same grid, same day) the engine measured 4.76 s against 9.26 s,
 1.94x, and 2.02x the floor.
 
