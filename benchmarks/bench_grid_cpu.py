@@ -1,16 +1,15 @@
 """Engine speed on a heterogeneous chapter-3 grid: new vs previous algorithm, against a floor.
 
-    python benchmarks/bench_grid_cpu.py                       # 384 networks, 3 epochs, 1 thread
+    python benchmarks/bench_grid_cpu.py                       # 1152 networks, 3 epochs, 1 thread
     python benchmarks/bench_grid_cpu.py --repeats 3 --epochs 3 --threads 1
 
 The grid is chapter 3's (built as in ``notebooks/03_hyperparameter_grid.ipynb``,
 ``small`` preset levels: relu/tanh/sigmoid x SGD/Adam x 2 inits x 2 L1 x 2 L2 x
-batch sizes x hidden sizes x learning rates, trainable readout, one shared data
-order) on the chapter's dual-digit task (2000 x 128 inputs, two 10-way softmax
-heads; the timings quoted below were measured with the earlier 384-network grid
-and 20 sigmoid outputs), without records (``--chapter-records``: the
-chapter's last-epoch RDM of the 100 stimuli, a constant ~0.2 s outside the
-floor); ``--epochs`` overrides the preset's 10 epochs.
+batch 32/128 x hidden 16/32/64 x 4 learning rates = 1152 networks, trainable
+readout, one shared data order) on the chapter's dual-digit task (2000 x 128
+inputs, loss ``"mce"``: two 10-way softmax heads), without records
+(``--chapter-records``: the chapter's last-epoch RDM of the 100 stimuli, a
+constant ~0.2 s outside the floor); ``--epochs`` overrides the preset's 10 epochs.
 
 Everything is measured in ONE process, interleaved (previous algorithm, new
 algorithm, previous, new, ...), and the minimum of ``--repeats`` runs is kept,
@@ -38,35 +37,49 @@ rates measured in the same process:
   bandwidth of an ``addcmul`` over tensors of the chunk's parameter size;
 * floor = GEMM floor + memory floor; "x floor" = time / floor.
 
-Measured (2-core x86_64 VM with AVX-512, torch 2.13.0+cpu, float32, 1 thread;
-load average 2.6-3.2 from other jobs during the run)
+Measured (2-core x86_64 VM, AMD EPYC with AVX-512, torch 2.13.0+cpu, float32,
+1 thread; 2026-12-03, load average 0.1-0.9 from a CI run and book builds on the
+other core)
 --------------------------------------------------------------------------------
 ``python benchmarks/bench_grid_cpu.py --repeats 5 --epochs 3 --threads 1``::
 
-    chapter-3 'small' grid: 384 networks in 8 chunks ([48] networks each), n=2000, D=128, K=20, 3 epochs
-      run 1: previous   3.43 s CPU (  3.46 s wall)   new   1.70 s CPU (  1.70 s wall)
-      run 2: previous   3.01 s CPU (  3.05 s wall)   new   1.83 s CPU (  1.85 s wall)
-      run 3: previous   3.11 s CPU (  3.11 s wall)   new   1.71 s CPU (  1.75 s wall)
-      run 4: previous   3.67 s CPU (  3.68 s wall)   new   2.01 s CPU (  2.03 s wall)
-      run 5: previous   3.16 s CPU (  3.16 s wall)   new   1.86 s CPU (  1.86 s wall)
-    previous algorithm :    3.01 s     127.5 networks/s   (3.05 s wall)
-    new algorithm      :    1.70 s     226.1 networks/s   (1.70 s wall)
-    ratio new/previous :    1.77 x faster (CPU time); 1.80 x (wall)
-    GEMM work          :    69.9 GFLOP (forward + backward matrix products)
-    GEMM rate measured :    86.9 GFLOP/s on the run's shapes (flop-weighted), 95.5 GFLOP/s on a 1024^3 mm
-    achieved           : new   41.2 GFLOP/s = 47.4% of the shape rate (43.1% of the 1024^3 rate); previous   23.2 GFLOP/s
-    floor              :    0.87 s = GEMMs 0.80 s + update traffic 0.07 s (6.5 GB at 93.8 GB/s)
-    time / floor       : new  1.94 x, previous  3.44 x
+    chapter-3 'small' grid: 1152 networks in 12 chunks ([96] networks each), n=2000, D=128, K=20, 3 epochs
+      run 1: previous   9.01 s CPU (  9.04 s wall)   new   3.60 s CPU (  3.60 s wall)
+      run 2: previous   9.68 s CPU (  9.70 s wall)   new   3.95 s CPU (  3.95 s wall)
+      run 3: previous   9.91 s CPU (  9.94 s wall)   new   4.01 s CPU (  4.01 s wall)
+      run 4: previous  10.22 s CPU ( 10.23 s wall)   new   3.39 s CPU (  3.39 s wall)
+      run 5: previous   8.61 s CPU (  8.62 s wall)   new   3.81 s CPU (  3.81 s wall)
+    previous algorithm :    8.61 s     133.7 networks/s   (8.62 s wall)
+    new algorithm      :    3.39 s     340.1 networks/s   (3.39 s wall)
+    ratio new/previous :    2.54 x faster (CPU time); 2.54 x (wall)
+    GEMM work          :   163.1 GFLOP (forward + backward matrix products)
+    GEMM rate measured :    80.5 GFLOP/s on the run's shapes (flop-weighted), 94.7 GFLOP/s on a 1024^3 mm
+    achieved           : new   48.1 GFLOP/s = 59.8% of the shape rate (50.8% of the 1024^3 rate); previous   18.9 GFLOP/s
+    floor              :    2.22 s = GEMMs 2.02 s + update traffic 0.20 s (15.2 GB at 76.7 GB/s)
+    time / floor       : new  1.52 x, previous  3.87 x
 
-Run to run, the same-process ratio moved between 1.7x and 2.2x on this shared
-machine (timing the four batch-size x optimizer quarters of the grid separately,
-2 epochs, CPU time: previous 2.57 s, new 1.19 s, 2.16x; B=32 SGD 1.75x,
-B=32 Adam 2.64x, B=128 SGD 1.84x, B=128 Adam 2.15x). What is left above the
-floor: torch's float32 ``tanh`` (about 6x the cost of ``sigmoid`` per element
-here, ~5 % of the run), Adam's ``sqrt`` and its other elementwise passes (about
-10 per parameter tensor and step against the floor's 8 words), per-network
-initialisation (``init_params``, a constant ~0.1-0.2 s for 384 networks, same
-on both sides) and Python dispatch (~40 tensor operations per step).
+The run right after gave 2.31x and 1.81x the floor (new 3.85 s, previous 8.91 s),
+one during heavier load 2.07x and 1.65x (new 3.64 s, previous 7.52 s), and one
+after the last engine commit of that round 2.28x and 1.63x (new 3.60 s, previous
+8.19 s): the same-process ratio moved between 2.1x and 2.5x across runs on this
+shared machine, time / floor between 1.5x and 1.8x. Before the second round of issue 22 work
+(same command, same grid, same day) the engine measured 4.76 s against 9.26 s,
+1.94x, and 2.02x the floor.
+
+What that round changed, from the profile of one epoch of this grid (torch
+profiler, 1 thread): Adam runs through torch's fused kernel (``_fused_adam_``, one
+pass instead of seven, one call per distinct lr/betas/eps; the per-network
+seven-pass update was the largest cost after the GEMMs), the L1 ``sign`` pass only
+on the rows of networks with an L1 penalty, the softmax loss into a reused buffer
+(a fresh ``(E, K, B)`` result was page-faulted in every step), float32 ``tanh``
+through NumPy's kernel (torch's cost 2.9 ns per element, six times its
+sigmoid), a sum-first finiteness check per epoch and no copies of the final
+parameters when a chunk ends whole. What is left above the floor: in-situ GEMMs
+are slower than the same shapes timed alone (caches shared with the update
+passes; Adam's weight-gradient ``mm`` most), the fused Adam and penalty passes,
+the per-head softmax (``exp``), per-network initialisation (``init_params``,
+~0.1 s for 1152 networks, same on both sides) and Python dispatch (~40 tensor
+operations per step).
 No GPU was lent to this session; the GPU figures are still to be measured.
 """
 

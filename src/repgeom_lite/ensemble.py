@@ -7,8 +7,10 @@ up to floating-point rounding: the tests check 1e-10 in float64 and 1e-5
 relative in float32 for every optimizer, activation and init.
 
 Precision note. On the CPU the forward pass, loss gradient, readout backward and
-weight-gradient products are bitwise identical to autograd's; the bias-gradient
-sums and the fused SGD update round differently in the last bit. That is
+weight-gradient products are bitwise identical to autograd's, except float32
+``tanh``, which is NumPy's vectorised kernel (at most 1.4 ulp from the exact
+value against torch's 0.5 ulp, and 7x faster); the bias-gradient sums, the fused
+SGD update and the fused Adam kernel round differently in the last bit. That is
 invisible in float64 (1e-14 after hundreds of steps), but in float32 a
 pre-activation that lies within one rounding error of a ReLU kink can take the
 other branch, after which the two runs differ by about ``lr * |gradient|``
@@ -41,12 +43,18 @@ How it is fast
 * Plain SGD without cumulative-gradient records never materialises the weight
   gradient: the update is fused into the gradient product
   (``W.addmm_(delta, x, alpha=-lr)``), and the L1/L2 penalties are applied as
-  ``W = W * (1 - lr l2) - lr l1 sign(W)`` before it.
+  ``W = W * (1 - lr l2) - lr l1 sign(W)`` before it. The L1 term (a ``sign``
+  pass and an update pass) runs only on the rows of networks with an L1 penalty
+  on that layer (they are ordered into contiguous runs), for every optimizer.
 * Every per-step intermediate (pre-activations, deltas, weight gradients, Adam's
-  denominator) lives in a buffer allocated once per chunk; Adam with
-  per-network learning rates folds the step size into the denominator (one
-  ``addcdiv_`` per tensor). Measured by ``benchmarks/bench_grid_cpu.py``
-  against the previous algorithm, kept as ``_reference_algorithm=True``.
+  denominator) lives in a buffer allocated once per chunk. Adam uses torch's
+  fused kernel (``torch._fused_adam_``, one pass over parameters, gradients and
+  moments instead of seven), one call per distinct ``lr``/``betas``/``eps`` over
+  the contiguous runs of rows that share them; with many distinct values on small
+  networks it falls back to the per-network path, which folds per-network step
+  sizes into the denominator (one ``addcdiv_`` per tensor). Measured by
+  ``benchmarks/bench_grid_cpu.py`` against the previous algorithm, kept as
+  ``_reference_algorithm=True``.
 * Early-stopped or diverged networks are removed from the stacked tensors at the
   end of the epoch (their state is written out), so they cost nothing afterwards
   and can never touch the others. Per-network numbers never mix: every operation
@@ -739,10 +747,85 @@ _ACT_BLOCK_ORDER = {"relu": 0, "tanh": 1, "sigmoid": 2, "linear": 3, "clipped_re
 def _block_order(configs: list[NetConfig], members: list[int]) -> list[int]:
     """``members`` reordered so that each activation is one contiguous run of rows.
 
-    Results are scattered back by network index, so the order inside a chunk is
-    free; the stable sort keeps the data-stream order within each activation.
+    Inside each activation block the networks with an L1 penalty come after
+    those without (per layer, so the penalty's ``sign`` pass runs only on their
+    rows, see :func:`_penalty_runs`), and then by their Adam hyperparameters
+    (``lr``, ``betas``, ``eps``), so that networks sharing them are contiguous runs
+    too (few views per fused Adam call, see :func:`_adam_runs`). Results are
+    scattered back by network index, so the order inside a chunk is free; the
+    stable sort keeps the data-stream order within each run.
     """
-    return sorted(members, key=lambda i: _ACT_BLOCK_ORDER[configs[i].activation])
+    def key(i):
+        c = configs[i]
+        l1 = tuple(c.l1 > 0 and l in c.l1_layers for l in range(c.n_layers + 1))
+        return (_ACT_BLOCK_ORDER[c.activation], l1, c.lr, tuple(c.betas), c.eps)
+
+    return sorted(members, key=key)
+
+
+def _penalty_runs(coefs: Sequence[np.ndarray], device, dtype) -> list[tuple]:
+    """Maximal runs of consecutive rows where ``coefs[0]`` is not zero: ``(start, end, c_0, c_1, ...)``.
+
+    Each ``c_j`` is ``coefs[j]`` on the run, a float when it is the same for the
+    whole run, else an ``(end - start, 1, 1)`` tensor (:func:`_per_net`). Rows
+    outside the runs would add ``0 * sign(W)``: skipping them changes nothing.
+    """
+    nz = coefs[0] != 0
+    runs = []
+    E, s = len(nz), 0
+    while s < E:
+        if not nz[s]:
+            s += 1
+            continue
+        e = s + 1
+        while e < E and nz[e]:
+            e += 1
+        runs.append((s, e, *(_per_net(c[s:e], device, dtype) for c in coefs)))
+        s = e
+    return runs
+
+
+#: Fused Adam is used when a chunk's rows have at most ``max(_ADAM_MIN_CALLS,
+#: n_params // _ADAM_PARAMS_PER_CALL)`` distinct ``(lr, betas, eps)`` (one
+#: ``torch._fused_adam_`` call each). A call costs about 4 us of dispatch on the
+#: 2-core CPU (plus about 0.35 us per run of rows in it) and saves about 0.9 ns per
+#: parameter against the seven-pass update (measured on the chapter-3 grid's
+#: shapes, float32, 1 thread): with fewer than ~4000 parameters per call the
+#: per-network path is as fast.
+_ADAM_MIN_CALLS = 4
+_ADAM_PARAMS_PER_CALL = 4096
+
+
+def _fused_adam_available(device, dtype) -> bool:
+    """Whether this torch has a fused Adam kernel for ``device`` and ``dtype`` (on the CPU: torch >= 2.4).
+
+    Tried on one-element tensors (microseconds) rather than read off the version,
+    so builds without the kernel fall back to the per-network path.
+    """
+    fn = getattr(torch, "_fused_adam_", None)
+    if fn is None:
+        return False
+    p, g, m, v = (torch.zeros(1, device=device, dtype=dtype) for _ in range(4))
+    step = torch.ones((), device=device, dtype=torch.float32)
+    try:
+        fn([p], [g], [m], [v], [], [step], lr=0.0, beta1=0.9, beta2=0.999, weight_decay=0.0, eps=1e-8,
+           amsgrad=False, maximize=False)
+    except (RuntimeError, NotImplementedError):
+        return False
+    return True
+
+
+def _adam_runs(np_hp: dict) -> list[tuple[int, int, float, float, float, float]]:
+    """Maximal runs of consecutive rows with equal ``(lr, beta1, beta2, eps)``: ``(start, end, lr, b1, b2, eps)``."""
+    cols = [np_hp[k] for k in ("lr", "beta1", "beta2", "eps")]
+    E = len(cols[0])
+    runs = []
+    s = 0
+    for e in range(1, E + 1):
+        if e == E or any(c[e] != c[s] for c in cols):
+            runs.append((s, e, *(float(c[s]) for c in cols)))
+            s = e
+    return runs
 
 
 class _Activation:
@@ -765,6 +848,8 @@ class _Activation:
 
     def __init__(self, configs: list[NetConfig], device, dtype):
         self.device, self.dtype = device, dtype
+        # float32 tanh on the CPU through NumPy (see forward_)
+        self._numpy_tanh = torch.device(device).type == "cpu" and dtype == torch.float32
         self._kind = np.array([c.activation for c in configs])
         self._param = np.array([c.resolved_act_param if c.resolved_act_param is not None else 0.0
                                 for c in configs], dtype=np.float64)
@@ -791,7 +876,16 @@ class _Activation:
             if kind == "relu":
                 x.relu_()
             elif kind == "tanh":
-                x.tanh_()
+                if self._numpy_tanh and x.is_contiguous():
+                    # torch's float32 CPU tanh (SLEEF, 0.5 ulp) costs 2.9 ns per element here, six
+                    # times its sigmoid and ~5 % of a chapter-3 grid run; NumPy's vectorised
+                    # tanh (1.4 ulp at most, measured) costs 0.4 ns. The rounding difference
+                    # is far below float32's engine-vs-solo tolerance (module note); float64
+                    # and CUDA keep torch's kernel.
+                    xn = x.numpy()
+                    np.tanh(xn, out=xn)
+                else:
+                    x.tanh_()
             elif kind == "sigmoid":
                 x.sigmoid_()
             elif kind == "clipped_relu":
@@ -936,6 +1030,23 @@ class _MergedActivation:
         return out
 
 
+def _rows_finite(p: torch.Tensor) -> torch.Tensor:
+    """Per row (network) of ``p``, whether all its entries are finite: ``(E,)`` bool.
+
+    A row whose sum is finite has only finite entries (an infinite or NaN entry
+    makes the sum infinite or NaN), so one summing pass settles almost every row;
+    rows whose sum is not finite (a non-finite entry, or a float overflow of the
+    sum) get the exact ``isfinite`` test. ``torch.isfinite(p)`` on the whole stack
+    allocates two stack-sized temporaries (``abs`` and the comparisons), which cost
+    about 3 ms per epoch for a 96-network, 64-unit chunk on the 2-core CPU.
+    """
+    ok = torch.isfinite(p.flatten(1).sum(1))
+    if not bool(ok.all()):
+        bad = (~ok).nonzero().flatten()
+        ok[bad] = torch.isfinite(p[bad]).flatten(1).all(1)
+    return ok
+
+
 class _DeviceData:
     """Training data on the device, flattened for row gathers."""
 
@@ -1009,6 +1120,8 @@ class _Chunk:
     """One stacked group of networks, trained together."""
 
     _act_cls = _Activation
+    #: whether Adam may use torch's fused kernel (:meth:`_fused_adam`); the reference algorithm may not
+    _fuse_adam = True
 
     def __init__(self, configs: list[NetConfig], dd: _DeviceData, records: Records, device, dtype):
         self.configs = configs
@@ -1092,10 +1205,19 @@ class _Chunk:
         lr = self.np_hp["lr"]
         self.hp["neg_lr"] = _per_net(-lr, dev, dt)
         self.hp["sgd_keep_l2"] = _per_net(1.0 - lr * self.np_hp["l2"], dev, dt)
-        for l in range(self.L + 1):
-            self.hp[f"sgd_neg_l1_{l}"] = _per_net(-lr * self.np_hp[f"l1_{l}"], dev, dt)
         self.any_l2 = bool(np.any(self.np_hp["l2"] > 0))
         self.any_l1 = [bool(np.any(self.np_hp[f"l1_{l}"] > 0)) for l in range(self.L + 1)]
+        # rows with an L1 penalty on layer l: (start, end, l1, -lr * l1) per run
+        self.l1_runs = [_penalty_runs([self.np_hp[f"l1_{l}"], -lr * self.np_hp[f"l1_{l}"]], dev, dt)
+                        for l in range(self.L + 1)]
+        self._adam_views = None  # per-run views of the stacked tensors (built at the first fused step)
+        self._l1_view_cache: dict = {}  # per layer, see _l1_views
+        self.adam_fused = False
+        if self.opt == "adam" and self._fuse_adam and _fused_adam_available(dev, dt):
+            self.adam_runs = _adam_runs(self.np_hp)
+            n_par = sum(p.numel() for p in self._trained())
+            n_calls = len({run[2:] for run in self.adam_runs})
+            self.adam_fused = n_calls <= max(_ADAM_MIN_CALLS, n_par // _ADAM_PARAMS_PER_CALL)
 
     def _rebuild_streams(self) -> None:
         keys = [self.net_stream[i] for i in self.alive]
@@ -1189,14 +1311,16 @@ class _Chunk:
         L, K = self.L, self.dd.K
         Bs = Xb.shape[-2]
         hs, saved, logits = self._forward(Xb, shared, scratch=True)
-        Yt = Yb.t() if shared else Yb.transpose(1, 2)  # (K, B) or (E, K, B)
-        # the logits buffer becomes the output delta (logits are not needed afterwards)
+        # shared batch: a contiguous (K, B) copy (B*K elements) keeps the broadcast
+        # subtraction below on the vectorised path; the transposed view does not
+        Yt = Yb.t().contiguous() if shared else Yb.transpose(1, 2)  # (K, B) or (E, K, B)
         if self.dd.loss == "bce":
+            # the logits buffer becomes the output delta (logits are not needed afterwards)
             d = logits.sigmoid_().sub_(Yt).div_(Bs * K)
-        elif self.dd.loss == "mce":
-            d = _head_softmax_(logits, self.dd.heads).sub_(Yt).mul_(1.0 / Bs)
         else:
-            d = torch.softmax(logits, dim=1).sub_(Yt).mul_(1.0 / Bs)
+            # softmax written straight into the delta buffer (no allocation and copy)
+            heads = self.dd.heads if self.dd.loss == "mce" else (K,)
+            d = _softmax_heads_into(logits, heads, self._scratch("delta", logits.shape)).sub_(Yt).mul_(1.0 / Bs)
         deltas = [None] * (L + 1)
         deltas[L] = d
         E = d.shape[0]
@@ -1209,20 +1333,23 @@ class _Chunk:
                 dz = torch.bmm(self.W[l].transpose(1, 2), da,
                                out=self._scratch(f"dz{l - 1}", (E, self.sizes[l], Bs)))
         self.t += 1
-        if self.opt == "adam":
+        if self.opt == "adam" and not self.adam_fused:
             self._adam_coefficients()
         k = 0
         for l in range(self.n_trained_layers):
             inp = Xb if l == 0 else hs[l - 1]
             k = self._update_layer(l, deltas[l], inp, shared and l == 0, k)
+        if self.adam_fused:
+            self._fused_adam()
 
     def _add_penalty(self, l: int, W: torch.Tensor, g: torch.Tensor) -> None:
         """``g += l1 * sign(W) + l2 * W`` (per-network coefficients), in place."""
         hp = self.hp
         if self.any_l1[l]:
-            sgn = torch.sign(W, out=self._scratch("tmp", W.shape))
-            c = hp[f"l1_{l}"]
-            g.add_(sgn, alpha=c) if isinstance(c, float) else g.addcmul_(sgn, c)
+            # only on the rows that have an L1 penalty (sign is a full pass over W)
+            for w, sgn, gg, c, _ in self._l1_views(l, g):
+                torch.sign(w, out=sgn)
+                gg.add_(sgn, alpha=c) if isinstance(c, float) else gg.addcmul_(sgn, c)
         if self.any_l2:
             c = hp["l2"]
             g.add_(W, alpha=c) if isinstance(c, float) else g.addcmul_(W, c)
@@ -1234,14 +1361,32 @@ class _Chunk:
         gradient; equal to the reference up to rounding (the float64 tests hold).
         """
         hp = self.hp
-        sgn = None
-        if self.any_l1[l]:
-            sgn = torch.sign(W, out=self._scratch("tmp", W.shape))  # of W before the update
+        views = self._l1_views(l, None) if self.any_l1[l] else []
+        for w, sgn, _, _, _ in views:  # sign of W before the update, on the rows with an L1 penalty only
+            torch.sign(w, out=sgn)
         if self.any_l2:
             W.mul_(hp["sgd_keep_l2"])
-        if sgn is not None:
-            c = hp[f"sgd_neg_l1_{l}"]
-            W.add_(sgn, alpha=c) if isinstance(c, float) else W.addcmul_(sgn, c)
+        for w, sgn, _, _, c in views:
+            w.add_(sgn, alpha=c) if isinstance(c, float) else w.addcmul_(sgn, c)
+
+    def _l1_views(self, l: int, g: torch.Tensor | None) -> list[tuple]:
+        """Per L1 run of layer ``l``: views ``(W, sign buffer, g or None)`` of its rows and its two coefficients.
+
+        Built once per stack (slicing three tensors per run and step costs about as
+        much Python time as the small runs' arithmetic); valid while ``W``, the
+        ``tmp`` scratch buffer and ``g`` (the layer's gradient buffer, or ``None``
+        for fused SGD) stay the same tensors, i.e. until compaction, which rebuilds
+        the runs (:meth:`_build_hp`).
+        """
+        views = self._l1_view_cache.get(l)
+        if views is None:
+            W = self.W[l]
+            tmp = self._scratch("tmp", W.shape)
+            views = self._l1_view_cache[l] = [
+                (W[s:e], tmp[s:e], None if g is None else g[s:e], c, c_sgd)
+                for s, e, c, c_sgd in self.l1_runs[l]
+            ]
+        return views
 
     def _update_layer(self, l: int, delta: torch.Tensor, inp: torch.Tensor, shared_inp: bool, k: int) -> int:
         W, b = self.W[l], self.b[l]
@@ -1274,10 +1419,50 @@ class _Chunk:
         self._apply(W, g, k)
         k += 1
         if b is not None:
-            gb = delta.sum(2, keepdim=True)
+            gb = torch.sum(delta, 2, keepdim=True, out=self._scratch(f"gb{l}", b.shape))
             self._apply(b, gb, k)
             k += 1
         return k
+
+    def _fused_adam(self) -> None:
+        """Adam on every trained tensor: one ``torch._fused_adam_`` call per set of equal hyperparameters.
+
+        The per-network path (:meth:`_apply`) makes seven passes over every parameter
+        tensor per step (lerp, two for ``v``, sqrt, two for the denominator,
+        addcdiv), each a round trip to memory for the chunk's multi-megabyte
+        stacks; torch's fused kernel does the same arithmetic in one pass (measured
+        3x faster on the chapter-3 grid's shapes). Its learning rate and betas are
+        scalars, so it runs on the contiguous runs of rows that share them (the
+        chunk's rows are ordered that way, :func:`_block_order`), all runs of one
+        ``(lr, betas, eps)`` in one call (its tensor lists take any views). The gradients
+        (penalties included, already added to the cumulative record) are in the
+        step's ``g``/``gb`` buffers; the views into them and into the parameters and
+        moments are built once per stack and dropped on compaction.
+        """
+        if self._adam_views is None:
+            params = self._trained()
+            grads = []
+            for l in range(self.n_trained_layers):
+                grads.append(self._scratch(f"g{l}", self.W[l].shape))
+                if self.bias:
+                    grads.append(self._scratch(f"gb{l}", self.b[l].shape))
+            m, v = self.state["m"], self.state["v"]
+            self._step_t = torch.zeros((), dtype=torch.float32, device=self.device)
+            # one call per distinct (lr, betas, eps): its tensor lists hold the views of all its runs
+            calls: dict = {}
+            for s, e, *hps in self.adam_runs:
+                ps, gs, ms, vs = calls.setdefault(tuple(hps), ([], [], [], []))
+                ps.extend(p[s:e] for p in params)
+                gs.extend(g[s:e] for g in grads)
+                ms.extend(x[s:e] for x in m)
+                vs.extend(x[s:e] for x in v)
+            self._adam_views = [(ps, gs, ms, vs, [self._step_t] * len(ps), *hps)
+                                for hps, (ps, gs, ms, vs) in calls.items()]
+        # the kernel reads the step count (torch.optim.Adam increments it before the call)
+        self._step_t.fill_(self.t)
+        for ps, gs, ms, vs, steps, lr, b1, b2, eps in self._adam_views:
+            torch._fused_adam_(ps, gs, ms, vs, [], steps, lr=lr, beta1=b1, beta2=b2, weight_decay=0.0, eps=eps,
+                               amsgrad=False, maximize=False)
 
     def _adam_coefficients(self) -> None:
         """Per-step Adam scalars (float, or ``(E, 1, 1)`` when they differ between networks)."""
@@ -1299,6 +1484,8 @@ class _Chunk:
         hp = self.hp
         if self.cum is not None:
             self.cum[k].add_(g)
+        if self.adam_fused:
+            return  # applied to all tensors at once by _fused_adam
         lr = hp["lr"]
         if self.opt == "sgd":
             if isinstance(lr, float):
@@ -1446,16 +1633,33 @@ class _Chunk:
                 self.weights_store[k][rows, rr] = v
 
     # -- freezing --------------------------------------------------------------
+    def _store_final(self, rows: np.ndarray, done: np.ndarray, params: dict) -> None:
+        """Final parameters of the networks ``rows`` (chunk ids; ``done`` masks the live rows).
+
+        When the whole chunk finishes at once (the usual case: same epochs, no
+        early stop) the fresh float64 arrays of :meth:`_params_numpy` are kept as
+        they are; gathering and scattering them row by row into new arrays cost
+        about 8 ms per 96-network chunk (two copies of every parameter, page faults
+        on fresh memory).
+        """
+        whole = len(rows) == self.E0 and bool(done.all()) and np.array_equal(rows, np.arange(self.E0))
+        # float64 on the CPU: .to(float64) returned the stacked tensor itself, so copy
+        alias = self.dtype == torch.float64 and self.device.type == "cpu"
+        for k, v in params.items():
+            if whole and k not in self.final:
+                self.final[k] = v.copy() if alias else v
+                continue
+            if k not in self.final:
+                self.final[k] = np.empty((self.E0, *v.shape[1:]))
+            self.final[k][rows] = v[done]
+
     def _finish(self, done: np.ndarray, epoch: int, diverged: np.ndarray) -> None:
         """Write out the networks in ``done`` (mask over live rows) and drop them from the stack."""
         rows = self.alive[done]
         self.stop_epoch[rows] = epoch
         self.diverged[rows] = diverged[done]
         params = self._params_numpy()
-        for k, v in params.items():
-            if k not in self.final:
-                self.final[k] = np.empty((self.E0, *v.shape[1:]))
-            self.final[k][rows] = v[done]
+        self._store_final(rows, done, params)
         later_probe = [i for i, e in enumerate(self.rec.probe_epochs) if e > epoch]
         if later_probe:
             resp = self._probe_responses()
@@ -1499,9 +1703,9 @@ class _Chunk:
         E = trained[0].shape[0]
         finite = torch.ones(E, dtype=torch.bool, device=self.device)
         for l in range(self.L + 1):  # frozen readout can't go non-finite, but check every param
-            finite &= torch.isfinite(self.W[l]).flatten(1).all(1)
+            finite &= _rows_finite(self.W[l])
             if self.b[l] is not None:
-                finite &= torch.isfinite(self.b[l]).flatten(1).all(1)
+                finite &= _rows_finite(self.b[l])
         dmax = None
         if prev is not None:
             dmax = torch.zeros(E, dtype=self.dtype, device=self.device)
@@ -1586,6 +1790,29 @@ class _ReferenceChunk(_Chunk):
     """
 
     _act_cls = _MergedActivation
+    _fuse_adam = False
+
+    def _store_final(self, rows: np.ndarray, done: np.ndarray, params: dict) -> None:
+        for k, v in params.items():
+            if k not in self.final:
+                self.final[k] = np.empty((self.E0, *v.shape[1:]))
+            self.final[k][rows] = v[done]
+
+    def _max_change_and_finite(self, prev: list[torch.Tensor] | None):
+        trained = self._trained()
+        E = trained[0].shape[0]
+        finite = torch.ones(E, dtype=torch.bool, device=self.device)
+        for l in range(self.L + 1):  # frozen readout can't go non-finite, but check every param
+            finite &= torch.isfinite(self.W[l]).flatten(1).all(1)
+            if self.b[l] is not None:
+                finite &= torch.isfinite(self.b[l]).flatten(1).all(1)
+        dmax = None
+        if prev is not None:
+            dmax = torch.zeros(E, dtype=self.dtype, device=self.device)
+            for p, q in zip(trained, prev):
+                dmax = torch.maximum(dmax, (p - q).abs().flatten(1).amax(1))
+            dmax = dmax.cpu().numpy()
+        return finite.cpu().numpy(), dmax
 
     # -- forward -------------------------------------------------------------
     def _forward(self, X: torch.Tensor, shared: bool):
@@ -1748,6 +1975,25 @@ def _head_softmax_(logits: torch.Tensor, heads: Sequence[int]) -> torch.Tensor:
     for s_ in _head_slices(heads):
         logits[:, s_] = torch.softmax(logits[:, s_], dim=1)
     return logits
+
+
+def _softmax_heads_into(logits: torch.Tensor, heads: Sequence[int], out: torch.Tensor) -> torch.Tensor:
+    """Softmax over each head's block of outputs (axis 1 of ``(E, K, B)``), written into ``out``; returns ``out``.
+
+    Same kernel and values as ``torch.softmax`` (:func:`_head_softmax_`), but into a
+    preallocated buffer: a fresh ``(E, K, B)`` result (about 1 MB on the chapter-3
+    grid with ``B = 128``) comes from ``mmap`` and is page-faulted in at every step,
+    which cost five times the softmax itself (measured).
+    """
+    sm = torch.ops.aten._softmax.out
+    if len(set(heads)) == 1:  # equal heads: one softmax over a (E, h, c, B) view
+        E, K, B = logits.shape
+        shape = (E, len(heads), heads[0], B)
+        sm(logits.view(shape), 2, False, out=out.view(shape))
+        return out
+    for s_ in _head_slices(heads):
+        out[:, s_] = torch.softmax(logits[:, s_], dim=1)
+    return out
 
 
 def _check_against_data(configs: list[NetConfig], data: TrainData) -> None:
