@@ -421,6 +421,8 @@ def test_result_stack_subset_concat_and_roundtrip(tmp_path):
     save_result(r, path, extra_meta={"note": "x"})
     back, meta = load_result(path, return_meta=True)
     assert meta == {"note": "x"} and back.configs == r.configs
+    assert path.stat().st_mode & 0o777 == 0o644  # shared results, like every other file the package writes
+    assert not list(tmp_path.glob(".res.npz.*"))  # no temporary file left behind
     for i in range(4):
         assert max_param_diff(back.params[i], r.params[i]) == 0.0
         assert max_param_diff(back.cumulative_grads[i], r.cumulative_grads[i]) == 0.0

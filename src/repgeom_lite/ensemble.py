@@ -686,25 +686,14 @@ def save_result(result: EnsembleResult, path: str | os.PathLike, extra_meta: dic
     :func:`load_result` with ``return_meta=True``.
     """
     import json
-    import tempfile
+    from pathlib import Path
+
+    from .io import _atomic_write  # the package's one atomic writer (temporary file, 0644, rename)
 
     arrays, meta = _result_to_arrays(result)
     meta["extra"] = extra_meta or {}
     arrays["__meta__"] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **arrays)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    _atomic_write(Path(os.path.abspath(path)), lambda fh: np.savez(fh, **arrays), "wb")
 
 
 def load_result(path: str | os.PathLike, return_meta: bool = False):
