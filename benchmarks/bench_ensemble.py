@@ -43,7 +43,15 @@ all 256 naive networks timed
 naive: 64 timed, extrapolated         (167 s)        (13.3 s)
 1 thread, load 9-10, trainable        1.50           11.1          7.4x
 readout, naive: 32 timed, extrap.     (171 s)        (23.0 s)
+2026-12-03, after issue 22's engine   13.9           84.3          6.1x
+changes: 1 thread, load ~1.5 (a       (18.4 s)       (3.04 s)
+ch03 run on the other core), frozen
+readout, all 256 naive timed
 ====================================  =============  ============  =======
+
+The naive loop's speed depends far more on the machine's load than the engine's
+(one small kernel after another: 1.5 networks/s at load 9, 13.9 at load 1.5), so
+the ratio ranges from about 6x (quiet machine, 1 thread) to 12x (loaded machine).
 
 (``python benchmarks/bench_ensemble.py``; ``--threads 1 --naive-networks 64``;
 ``--threads 1 --naive-networks 32 --readout trainable``.) The trainable-readout
