@@ -103,9 +103,10 @@ KNOBS = {
 RUNTIME: dict[str, str] = {
     "small": "85 s wall for the whole notebook (papermill, training 1152 + 384 networks included), shared 2-core CPU "
              "(load ≈ 3), 1 thread, nice 5, torch 2.13.0+cpu, 2026-12-03",
-    "full": "9.7 min (582 s) wall for the whole notebook with `repgeom run 03 --preset full`, from an empty store: "
-            "training 4608 + 1152 networks 491 s (8.2 min), analysis 1.5 min; shared 2-core CPU (load ≈ 3-4 from other "
-            "jobs), 1 thread, nice 5, torch 2.13.0+cpu, 2026-12-03. Not run on a GPU (none was lent)",
+    "full": "6.1 min (364 s) wall for the whole notebook with `repgeom run 03 --preset full`, from an empty store: "
+            "training 4608 + 1152 networks 302 s (5.0 min), analysis 1 min; shared 2-core CPU (load ≈ 1-1.5), 1 thread, "
+            "nice 5, torch 2.13.0+cpu, 2026-12-03, engine after issue 22 (the first run, before those engine changes "
+            "and at load ≈ 3-4, took 9.7 min, training 491 s). Not run on a GPU (none was lent)",
 }
 
 _SHIFT = "systematic shift (1 − Spearman ρ of the RDMs; the part of a factor's change common to all strata)"
