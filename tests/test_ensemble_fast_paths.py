@@ -21,12 +21,7 @@ from repgeom_lite.reference import train_single
 TOL64 = 1e-10
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 def make_bce(seed=0, n=24, D=5, K=2):

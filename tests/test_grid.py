@@ -13,12 +13,7 @@ from repgeom_lite.ensemble import NetConfig, Records, TrainData, train_ensemble
 from repgeom_lite.grid import Grid, grid_status, load_grid, parse_shard, run_grid
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 @pytest.fixture(scope="module")

@@ -1032,8 +1032,13 @@ def _rows_finite(p: torch.Tensor) -> torch.Tensor:
     ok = torch.isfinite(p.flatten(1).sum(1))
     if not bool(ok.all()):
         bad = (~ok).nonzero().flatten()
-        ok[bad] = torch.isfinite(p[bad]).flatten(1).all(1)
+        ok[bad] = _rows_finite_exact(p[bad])
     return ok
+
+
+def _rows_finite_exact(p: torch.Tensor) -> torch.Tensor:
+    """:func:`_rows_finite` entry by entry (the reference algorithm's check): ``(E,)`` bool."""
+    return torch.isfinite(p).flatten(1).all(1)
 
 
 class _DeviceData:
@@ -1111,6 +1116,8 @@ class _Chunk:
     _act_cls = _Activation
     #: whether Adam may use torch's fused kernel (:meth:`_fused_adam`); the reference algorithm may not
     _fuse_adam = True
+    #: per-row finiteness check of a parameter stack (:meth:`_max_change_and_finite`)
+    _rows_finite = staticmethod(_rows_finite)
 
     def __init__(self, configs: list[NetConfig], dd: _DeviceData, records: Records, device, dtype):
         self.configs = configs
@@ -1692,9 +1699,9 @@ class _Chunk:
         E = trained[0].shape[0]
         finite = torch.ones(E, dtype=torch.bool, device=self.device)
         for l in range(self.L + 1):  # frozen readout can't go non-finite, but check every param
-            finite &= _rows_finite(self.W[l])
+            finite &= self._rows_finite(self.W[l])
             if self.b[l] is not None:
-                finite &= _rows_finite(self.b[l])
+                finite &= self._rows_finite(self.b[l])
         dmax = None
         if prev is not None:
             dmax = torch.zeros(E, dtype=self.dtype, device=self.device)
@@ -1780,28 +1787,13 @@ class _ReferenceChunk(_Chunk):
 
     _act_cls = _MergedActivation
     _fuse_adam = False
+    _rows_finite = staticmethod(_rows_finite_exact)
 
     def _store_final(self, rows: np.ndarray, done: np.ndarray, params: dict) -> None:
         for k, v in params.items():
             if k not in self.final:
                 self.final[k] = np.empty((self.E0, *v.shape[1:]))
             self.final[k][rows] = v[done]
-
-    def _max_change_and_finite(self, prev: list[torch.Tensor] | None):
-        trained = self._trained()
-        E = trained[0].shape[0]
-        finite = torch.ones(E, dtype=torch.bool, device=self.device)
-        for l in range(self.L + 1):  # frozen readout can't go non-finite, but check every param
-            finite &= torch.isfinite(self.W[l]).flatten(1).all(1)
-            if self.b[l] is not None:
-                finite &= torch.isfinite(self.b[l]).flatten(1).all(1)
-        dmax = None
-        if prev is not None:
-            dmax = torch.zeros(E, dtype=self.dtype, device=self.device)
-            for p, q in zip(trained, prev):
-                dmax = torch.maximum(dmax, (p - q).abs().flatten(1).amax(1))
-            dmax = dmax.cpu().numpy()
-        return finite.cpu().numpy(), dmax
 
     # -- forward -------------------------------------------------------------
     def _forward(self, X: torch.Tensor, shared: bool):
