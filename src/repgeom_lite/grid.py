@@ -170,17 +170,12 @@ def rdm_transform(R: torch.Tensor) -> torch.Tensor:
     Each network (first axis) is treated independently. Storing the RDM instead of
     the responses keeps a grid store small (4950 numbers per network for 100 stimuli).
     """
-    from .metrics.rsa import CONSTANT_RTOL
+    # metrics.rdm's own centring and upper-triangle helpers; not rdm() itself, which returns
+    # NumPy (this stays on the training device) and rejects the NaN responses of a diverged network
+    from .metrics.rsa import _unit_centred, _upper
 
-    R = R.to(torch.float64)
-    Rc = R - R.mean(dim=-1, keepdim=True)
-    norm = torch.linalg.vector_norm(Rc, dim=-1, keepdim=True)
-    constant = norm <= CONSTANT_RTOL * torch.linalg.vector_norm(R, dim=-1, keepdim=True)
-    Z = Rc / norm.masked_fill(constant, float("inf"))
-    D = 1.0 - (Z @ Z.transpose(-1, -2)).clamp(-1.0, 1.0)
-    P = R.shape[-2]
-    i, j = torch.triu_indices(P, P, offset=1, device=R.device)
-    return D[:, i, j].to(torch.float32)
+    Z = _unit_centred(R.to(torch.float64))
+    return _upper(1.0 - (Z @ Z.transpose(-1, -2)).clamp(-1.0, 1.0)).to(torch.float32)
 
 
 def stored_rdms(result: EnsembleResult, index: Sequence[int] | np.ndarray | None = None,
