@@ -1215,11 +1215,11 @@ def _scalar_interval(estimate: float, boot: np.ndarray, level: float, n: int) ->
 # ----------------------------------------------------------------------------- seed pairs, interior peaks
 
 
-def _pair_weights(S: int, n_boot: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Seed-resampling weights of the pairs ``i < j``: ``(n_boot, n_pairs)`` and the pair indices."""
+def _pair_weights(S: int, n_boot: int, rng: np.random.Generator) -> np.ndarray:
+    """Seed-resampling weights of the pairs ``i < j`` (``np.triu_indices`` order): ``(n_boot, n_pairs)``."""
     iu = np.triu_indices(S, 1)
     w = np.stack([np.bincount(d, minlength=S) for d in rng.integers(0, S, (n_boot, S))]).astype(float)
-    return w[:, iu[0]] * w[:, iu[1]], iu
+    return w[:, iu[0]] * w[:, iu[1]]
 
 
 def pairwise_bootstrap_ci(
@@ -1280,7 +1280,7 @@ def pairwise_bootstrap_ci(
     est = float(estimate) if estimate.ndim == 0 else estimate
     if S < 3:
         return _nan_interval(est, level, S)
-    W, _ = _pair_weights(S, n_boot, np.random.default_rng(seed))
+    W = _pair_weights(S, n_boot, np.random.default_rng(seed))
     ok = W.sum(1) > 0
     means = (W[ok] @ P.reshape(P.shape[0], -1) / W[ok].sum(1, keepdims=True)).reshape(-1, *P.shape[1:])
     boot = np.stack([np.asarray(stat(m), dtype=np.float64) for m in means])
