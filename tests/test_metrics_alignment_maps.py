@@ -153,3 +153,14 @@ def test_rsm_between_rotated_networks_needs_the_shared_space():
     aligned = (Xs[1] - Xs[1].mean(0)) @ R + Xs[0].mean(0)
     assert M.rsm_agreement(W, M.between_rsm(Xs[0], aligned)) == pytest.approx(1.0, abs=1e-9)
     assert M.rsm_agreement(W, M.between_rsm(Xs[0], Xs[1])) < 0.9
+
+
+@pytest.mark.parametrize("scale", [1e-200, 1e200])
+def test_rsms_are_scale_invariant(scale):
+    """The same RSMs at 1e-200 and 1e200 as at 1 (no underflow to "constant", no overflow)."""
+    rng = np.random.default_rng(3)
+    X, Y = rng.normal(size=(8, 6)), rng.normal(size=(8, 6))
+    X[4] = 2.0  # a constant pattern correlates 0 with everything, at any scale
+    np.testing.assert_allclose(M.within_rsm(X * scale), M.within_rsm(X), atol=1e-12)
+    np.testing.assert_allclose(M.between_rsm(X * scale, Y), M.between_rsm(X, Y), atol=1e-12)
+    assert np.all(M.within_rsm(X * scale)[4] == 0)

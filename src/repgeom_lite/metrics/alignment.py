@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 import scipy.linalg
+import torch
 
 from ._validation import (
     broadcast_batch,
@@ -590,9 +591,10 @@ def pairwise_map_variance_explained(Xs_fit: Any, Xs_eval: Any, kind: str = "orth
 
 
 def _row_unit(X: np.ndarray) -> np.ndarray:
-    Xc = X - X.mean(axis=-1, keepdims=True)
-    norm = np.linalg.norm(Xc, axis=-1, keepdims=True)
-    return np.where(norm > 0, Xc / np.where(norm > 0, norm, 1.0), 0.0)
+    """Rows centred and scaled to unit norm, constant rows 0: the RDMs' scale-robust helper."""
+    from .rsa import _unit_centred
+
+    return _unit_centred(torch.from_numpy(np.ascontiguousarray(X, dtype=np.float64))).numpy()
 
 
 def between_rsm(X: Any, Y: Any) -> np.ndarray:
