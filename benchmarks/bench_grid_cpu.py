@@ -61,8 +61,12 @@ other core)
 The run right after gave 2.31x and 1.81x the floor (new 3.85 s, previous 8.91 s),
 one during heavier load 2.07x and 1.65x (new 3.64 s, previous 7.52 s), and one
 after the last engine commit of that round 2.28x and 1.63x (new 3.60 s, previous
-8.19 s): the same-process ratio moved between 2.1x and 2.5x across runs on this
-shared machine, time / floor between 1.5x and 1.8x. Before the second round of issue 22 work
+8.19 s); two runs at 07:32-07:35 UTC after the review's refactors (reference
+softmax, run helpers; hot path unchanged), on a slower moment of the machine (its
+1024^3 GEMM rate 63-95 GFLOP/s), gave 2.14x / 1.87x the floor (new 4.92 s, previous
+10.51 s) and 2.23x / 1.70x (new 4.75 s, previous 10.61 s): the same-process ratio
+moved between 2.1x and 2.5x across runs on this shared machine, time / floor
+between 1.5x and 1.9x. Before the second round of issue 22 work
 (same command, same grid, same day) the engine measured 4.76 s against 9.26 s,
 1.94x, and 2.02x the floor.
 

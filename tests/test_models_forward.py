@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from repgeom_lite.ensemble import NetConfig, Records, TrainData, train_ensemble
-from repgeom_lite.models import hidden_responses, stack_params
+from repgeom_lite.models import head_slices, hidden_responses, stack_params
 from repgeom_lite.reference import MLP
 
 TOL = 1e-10
@@ -114,3 +114,10 @@ def test_stack_params_errors():
         stack_params([a, {"W0": np.zeros((2, 3))}])
     with pytest.raises(ValueError, match="different shapes"):
         stack_params([a, {"W0": np.zeros((3, 3)), "W1": np.zeros((1, 3))}])
+
+
+def test_head_slices_partition_the_outputs():
+    assert head_slices((10, 10)) == [slice(0, 10), slice(10, 20)]
+    sl = head_slices(np.array([3, 1, 4]))
+    assert sl == [slice(0, 3), slice(3, 4), slice(4, 8)]
+    assert np.arange(8)[np.r_[tuple(sl)]].tolist() == list(range(8))  # consecutive, no gap, no overlap

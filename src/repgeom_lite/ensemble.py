@@ -115,6 +115,7 @@ from .device import describe_device, resolve_device
 from .models import (
     NetConfig,
     epoch_permutations,
+    head_slices,
     init_params,
     param_names,
     validate_configs,
@@ -752,6 +753,17 @@ def _block_order(configs: list[NetConfig], members: list[int]) -> list[int]:
     return sorted(members, key=key)
 
 
+def _row_runs(cols: Sequence[np.ndarray]) -> list[tuple[int, int]]:
+    """Maximal runs ``(start, end)`` of consecutive rows on which every column of ``cols`` is constant."""
+    E = len(cols[0])
+    runs, s = [], 0
+    for e in range(1, E + 1):
+        if e == E or any(c[e] != c[s] for c in cols):
+            runs.append((s, e))
+            s = e
+    return runs
+
+
 def _penalty_runs(coefs: Sequence[np.ndarray], device, dtype) -> list[tuple]:
     """Maximal runs of consecutive rows where ``coefs[0]`` is not zero: ``(start, end, c_0, c_1, ...)``.
 
@@ -760,18 +772,7 @@ def _penalty_runs(coefs: Sequence[np.ndarray], device, dtype) -> list[tuple]:
     outside the runs would add ``0 * sign(W)``: skipping them changes nothing.
     """
     nz = coefs[0] != 0
-    runs = []
-    E, s = len(nz), 0
-    while s < E:
-        if not nz[s]:
-            s += 1
-            continue
-        e = s + 1
-        while e < E and nz[e]:
-            e += 1
-        runs.append((s, e, *(_per_net(c[s:e], device, dtype) for c in coefs)))
-        s = e
-    return runs
+    return [(s, e, *(_per_net(c[s:e], device, dtype) for c in coefs)) for s, e in _row_runs([nz]) if nz[s]]
 
 
 #: Fused Adam is used when a chunk's rows have at most ``max(_ADAM_MIN_CALLS,
@@ -807,14 +808,7 @@ def _fused_adam_available(device, dtype) -> bool:
 def _adam_runs(np_hp: dict) -> list[tuple[int, int, float, float, float, float]]:
     """Maximal runs of consecutive rows with equal ``(lr, beta1, beta2, eps)``: ``(start, end, lr, b1, b2, eps)``."""
     cols = [np_hp[k] for k in ("lr", "beta1", "beta2", "eps")]
-    E = len(cols[0])
-    runs = []
-    s = 0
-    for e in range(1, E + 1):
-        if e == E or any(c[e] != c[s] for c in cols):
-            runs.append((s, e, *(float(c[s]) for c in cols)))
-            s = e
-    return runs
+    return [(s, e, *(float(c[s]) for c in cols)) for s, e in _row_runs(cols)]
 
 
 class _Activation:
@@ -1550,7 +1544,7 @@ class _Chunk:
                     logits, yt, reduction="none").sum((1, 2)).double()
                 correct += ((logits > 0) == (yt > 0.5)).sum((1, 2)).double()
             elif dd.loss == "mce":
-                for j, s_ in enumerate(_head_slices(dd.heads)):
+                for j, s_ in enumerate(head_slices(dd.heads)):
                     logp = torch.log_softmax(logits[:, s_], dim=1)
                     loss -= (logp * yt[..., s_, :]).sum((1, 2)).double()
                     correct += (logits[:, s_].argmax(1) == lab[..., j]).sum(1).double()
@@ -1832,7 +1826,7 @@ class _ReferenceChunk(_Chunk):
         if self.dd.loss == "bce":
             d = torch.sigmoid(logits).sub_(Yt).div_(Bs * K)
         elif self.dd.loss == "mce":
-            d = _head_softmax_(logits.clone(), self.dd.heads).sub_(Yt).mul_(1.0 / Bs)
+            d = _softmax_heads_into(logits, self.dd.heads, torch.empty_like(logits)).sub_(Yt).mul_(1.0 / Bs)
         else:
             d = torch.softmax(logits, dim=1).sub_(Yt).mul_(1.0 / Bs)
         deltas = [None] * (L + 1)
@@ -1941,28 +1935,10 @@ class _ReferenceChunk(_Chunk):
 # ----------------------------------------------------------------------------- public entry point
 
 
-def _head_slices(heads: Sequence[int]) -> list[slice]:
-    ends = np.cumsum([0, *heads])
-    return [slice(int(a), int(b)) for a, b in zip(ends[:-1], ends[1:])]
-
-
-def _head_softmax_(logits: torch.Tensor, heads: Sequence[int]) -> torch.Tensor:
-    """Softmax over each head's block of outputs (axis 1 of ``(E, K, B)``), in place; returns ``logits``."""
-    if len(set(heads)) == 1:  # equal heads: one softmax over a (E, h, c, B) view
-        E, K, B = logits.shape
-        v = logits.view(E, len(heads), heads[0], B)
-        v.copy_(torch.softmax(v, dim=2))
-        return logits
-    for s_ in _head_slices(heads):
-        logits[:, s_] = torch.softmax(logits[:, s_], dim=1)
-    return logits
-
-
 def _softmax_heads_into(logits: torch.Tensor, heads: Sequence[int], out: torch.Tensor) -> torch.Tensor:
     """Softmax over each head's block of outputs (axis 1 of ``(E, K, B)``), written into ``out``; returns ``out``.
 
-    Same kernel and values as ``torch.softmax`` (:func:`_head_softmax_`), but into a
-    preallocated buffer: a fresh ``(E, K, B)`` result (about 1 MB on the chapter-3
+    Same kernel and values as ``torch.softmax``, but into a preallocated buffer: a fresh ``(E, K, B)`` result (about 1 MB on the chapter-3
     grid with ``B = 128``) comes from ``mmap`` and is page-faulted in at every step,
     which cost five times the softmax itself (measured).
     """
@@ -1972,7 +1948,7 @@ def _softmax_heads_into(logits: torch.Tensor, heads: Sequence[int], out: torch.T
         shape = (E, len(heads), heads[0], B)
         sm(logits.view(shape), 2, False, out=out.view(shape))
         return out
-    for s_ in _head_slices(heads):
+    for s_ in head_slices(heads):
         out[:, s_] = torch.softmax(logits[:, s_], dim=1)
     return out
 
@@ -2170,7 +2146,7 @@ def head_accuracy(result: EnsembleResult, X: Any, y: Any, heads: Sequence[int], 
     groups: dict[tuple, list[int]] = {}
     for i, c in enumerate(result.configs):
         groups.setdefault((c.hidden, c.activation, c.act_param, c.bias), []).append(i)
-    slices = _head_slices(heads)
+    slices = head_slices(heads)
     for (_, act, act_param, _), members in groups.items():
         for s_ in range(0, len(members), block):
             idx = members[s_ : s_ + block]

@@ -83,6 +83,7 @@ __all__ = [
     "validate_configs",
     "init_params",
     "param_names",
+    "head_slices",
     "epoch_permutations",
     "activation_fn",
     "stack_params",
@@ -345,6 +346,17 @@ def validate_configs(configs: Any) -> list[NetConfig]:
         if not isinstance(c, NetConfig):
             raise ValueError(f"configs[{i}] must be a NetConfig; got {type(c).__name__}")
     return configs
+
+
+def head_slices(heads) -> list[slice]:
+    """Output blocks of the ``"mce"`` heads: head ``j`` owns the next ``heads[j]`` outputs.
+
+    ``head_slices((10, 10))`` -> ``[slice(0, 10), slice(10, 20)]``.
+    """
+    ends = [0]
+    for h in heads:
+        ends.append(ends[-1] + int(h))
+    return [slice(a, b) for a, b in zip(ends[:-1], ends[1:])]
 
 
 # -- initialisation ------------------------------------------------------------

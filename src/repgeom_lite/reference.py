@@ -31,7 +31,7 @@ import torch.nn as nn
 
 from .device import describe_device, resolve_device
 from .ensemble import EnsembleResult, Records, TrainData, _check_against_data
-from .models import NetConfig, activation_fn, epoch_permutations, init_params, param_names
+from .models import NetConfig, activation_fn, epoch_permutations, head_slices, init_params, param_names
 
 __all__ = ["MLP", "train_single"]
 
@@ -64,14 +64,9 @@ class MLP(nn.Module):
         return (out, hidden) if return_hidden else out
 
 
-def _head_slices(heads) -> list[slice]:
-    ends = np.cumsum([0, *heads])
-    return [slice(int(a), int(b)) for a, b in zip(ends[:-1], ends[1:])]
-
-
 def _loss_fn(config: NetConfig, heads=None):
     if config.loss == "mce":  # one softmax per head, the heads' mean cross-entropies summed
-        ce, slices = nn.CrossEntropyLoss(), _head_slices(heads)
+        ce, slices = nn.CrossEntropyLoss(), head_slices(heads)
         return lambda out, Y: sum(ce(out[:, s], Y[:, j]) for j, s in enumerate(slices))
     return nn.BCEWithLogitsLoss() if config.loss == "bce" else nn.CrossEntropyLoss()
 
@@ -80,7 +75,7 @@ def _accuracy(logits: torch.Tensor, Y: torch.Tensor, loss: str, heads=None) -> f
     if loss == "bce":
         return ((logits > 0) == (Y > 0.5)).double().mean().item()
     if loss == "mce":
-        return torch.stack([logits[:, s].argmax(1) == Y[:, j] for j, s in enumerate(_head_slices(heads))],
+        return torch.stack([logits[:, s].argmax(1) == Y[:, j] for j, s in enumerate(head_slices(heads))],
                            1).double().mean().item()
     return (logits.argmax(1) == Y).double().mean().item()
 
