@@ -152,3 +152,17 @@ def check_committed_run(chapter: str, preset: str, claims: dict) -> tuple:
     summary = results.load(chapter, preset)
     assert summary["preset"] == preset and summary["device"] == report.device
     return report, summary
+
+
+def check_claim_specs(claims: dict, presets: dict, natural: set[float]) -> None:
+    """Every claim has one threshold for every preset, taken from the chapter's ``natural``
+    boundaries (a direction, an even split, an equivalence margin), fixed before the large
+    run; documented verdicts are valid; each claim states what the source reports."""
+    from repgeom_lite.claims import VERDICTS
+
+    for cid, spec in claims.items():
+        assert set(spec.threshold) == set(presets), cid
+        assert len(set(spec.threshold.values())) == 1, f"{cid}: one threshold for every preset"
+        assert set(spec.threshold.values()) <= natural, cid
+        assert set(spec.expected.values()) <= set(VERDICTS), cid
+        assert spec.source_value, cid

@@ -19,7 +19,6 @@ import pytest
 import notebook_checks as nb
 
 from repgeom_lite.chapters import ch01_tanh_relu as ch
-from repgeom_lite.claims import VERDICTS
 
 NOTEBOOK = nb.NOTEBOOKS / "01_tanh_vs_relu.ipynb"
 TINY = dict(seeds=[3, 4], epochs=3, n_train=256, hidden_units=16, input_dim=40, n_probe_epochs=3, sigma_test=[3.0],
@@ -55,12 +54,7 @@ def test_presets_share_knobs():
 
 def test_claims_have_natural_thresholds_for_every_preset():
     natural = {0.0, 0.5, 0.05, 0.1}  # a direction, an even split, the two equivalence margins
-    for cid, spec in ch.CLAIMS.items():
-        assert set(spec.threshold) == set(ch.PRESETS), cid
-        assert len(set(spec.threshold.values())) == 1, f"{cid}: one threshold for every preset"
-        assert set(spec.threshold.values()) <= natural, cid
-        assert set(spec.expected.values()) <= set(VERDICTS), cid
-        assert spec.source_value, cid
+    nb.check_claim_specs(ch.CLAIMS, ch.PRESETS, natural)
     # tanh-vs-ReLU comparisons are measured against initialisation
     for cid in ("target_alignment_tanh_vs_relu", "input_alignment_relu_vs_tanh", "parallelism_tanh_vs_relu",
                 "ccgp_tanh_vs_relu", "aligned_rise_tanh_vs_relu", "deep_tanh_vs_relu_last_layer"):

@@ -21,7 +21,7 @@ import notebook_checks as nb
 
 from repgeom_lite import io as rgl_io
 from repgeom_lite.chapters import ch03_grid as ch
-from repgeom_lite.claims import VERDICTS, read_claims
+from repgeom_lite.claims import read_claims
 
 NOTEBOOK = nb.NOTEBOOKS / "03_hyperparameter_grid.ipynb"
 FACTOR_KNOBS = ("activations", "optimizers", "inits", "l1_levels", "l2_levels", "batch_sizes", "hidden_sizes",
@@ -53,12 +53,7 @@ def test_presets_share_knobs_and_full_is_the_thesis_design():
 
 def test_claims_have_natural_thresholds_for_every_preset():
     natural = {0.0, 0.5, 0.1}  # a direction, an even split, a tenth of the activation effect
-    for cid, spec in ch.CLAIMS.items():
-        assert set(spec.threshold) == set(ch.PRESETS), cid
-        assert len(set(spec.threshold.values())) == 1, f"{cid}: one threshold for every preset"
-        assert set(spec.threshold.values()) <= natural, cid
-        assert set(spec.expected.values()) <= set(VERDICTS), cid
-        assert spec.source_value, cid
+    nb.check_claim_specs(ch.CLAIMS, ch.PRESETS, natural)
     # "negligible" is measured against the activation effect, not the seed floor
     assert "activation" in ch.CLAIMS["l1_l2_negligible"].statement and ch.CLAIMS["l1_l2_negligible"].op == "<"
     assert "matched seed floor" in ch.CLAIMS["activation_above_seed_floor"].statement
